@@ -1,0 +1,23 @@
+# Hall Assistant. `make run` starts the whole stack; `make test` passes the tests.
+.PHONY: run test bench eval nlu-report clean
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+# Throughput and latency of the REST channel against Rasa's own webhook (prints figures).
+bench:
+	@scripts/bench.sh
+
+# Retrieval accuracy of the dense, lexical and hybrid retrievers on knowledge/eval/.
+eval:
+	@scripts/eval.sh
+
+# `rasa data validate` and 5-fold cross-validated `rasa test nlu`; reports kept in nlu/reports/.
+nlu-report:
+	@scripts/nlu_report.sh
+
+clean:
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Rasa custom actions (rasa-sdk). They talk to knowledge/ and the hall; they know no channel."""

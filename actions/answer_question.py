@@ -1,0 +1,76 @@
+"""Answers a question about a service: the 办事指南 of the item, one aspect of it, or the best
+FAQ entry, always citing the item code and name (ask_service_guide, ask_faq, and bare service
+names). Score bands come from knowledge/base.py, where they were measured."""
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render, turn
+from actions.fallback import apologise
+from actions.runtime import knowledge
+from knowledge.base import SURE, UNSURE
+from knowledge.catalog import Item
+
+# A message this short that names no service is a follow-up ("那要多久"): too little text for
+# retrieval to outweigh the conversation's context.
+FOLLOW_UP_CHARS = 12
+# A service-guide question is answered from an FAQ entry only when that entry matches clearly
+# better than the item itself (e.g. "港澳签注能在网上办吗" rather than "港澳通行证怎么办").
+FAQ_MARGIN = 0.02
+
+
+def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    kb = knowledge()
+    aspect = render.canonical_aspect(turn.entity(tracker, "guide_aspect"))
+    code = turn.entity(tracker, "service_code")
+    if code and kb.item(code):                    # a button named the item exactly
+        return show_guide(dispatcher, kb.item(code), aspect)
+    message = "" if turn.is_button(tracker) else turn.text(tracker)
+    aspect = aspect or render.canonical_aspect(message)
+    previous = kb.item(tracker.get_slot("service_code"))
+    mentioned = kb.retriever.mentioned_items(message)
+    hits = kb.search(message, k=8) if message else []
+    top = hits[0] if hits else None
+
+    # A follow-up like "那要带什么材料" names an aspect but no service: stay with the last one.
+    if previous and aspect and not mentioned and (top is None or top.score < SURE or len(message) <= FOLLOW_UP_CHARS):
+        return show_guide(dispatcher, previous, aspect)
+    if top is None or top.score < UNSURE:
+        return apologise(dispatcher, tracker)
+
+    own = next((h for h in hits if h.kind == "item"), None)
+    if top.kind == "faq" and not aspect and (turn.intent(tracker) == "ask_faq" or not top.code or own is None
+                                             or top.score - own.score >= FAQ_MARGIN):
+        return show_faq(dispatcher, kb.faq[top.key], kb.item(top.code), previous)
+
+    ranked = kb.rank_items(message, k=3)
+    best = kb.item(ranked[0].code)
+    events = show_guide(dispatcher, best, aspect)
+    others = [kb.item(h.code) for h in ranked[1:] if h.score >= UNSURE]
+    if others and ranked[0].score < SURE:
+        dispatcher.utter_message(text="您要找的也可能是：" + render.related_items_text(others),
+                                 buttons=[render.item_button(i) for i in others])
+    return events
+
+
+def show_guide(dispatcher: CollectingDispatcher, item: Item, aspect: str | None) -> list:
+    dispatcher.utter_message(text=render.guide(item, aspect), buttons=render.guide_buttons(item, aspect))
+    return [SlotSet("service_code", item.code), SlotSet("failed_turns", 0), SlotSet("awaiting", None)]
+
+
+def show_faq(dispatcher: CollectingDispatcher, entry, item: Item | None, previous: Item | None) -> list:
+    buttons = [render.item_button(item, "查看办事指南")] if item else []
+    dispatcher.utter_message(text=render.faq_answer(entry, item), buttons=buttons)
+    current = item or previous
+    return [SlotSet("service_code", current.code if current else None), SlotSet("failed_turns", 0),
+            SlotSet("awaiting", None)]
+
+
+class ActionAnswerQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(self, dispatcher, tracker, domain):
+        return answer(dispatcher, tracker)

@@ -1,0 +1,75 @@
+"""办件进度 (standard 9.2.5): by acceptance number alone, or by ID number with the phone
+registered on the case as an identity check."""
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import turn
+from actions.runtime import hall
+from assistant.hall_client import HallUnavailable
+from assistant.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, valid_id_number
+
+HALL_DOWN = "抱歉，办件查询系统暂时无法访问，请稍后再试，或拨打12345热线查询。"
+
+
+def describe_case(case: dict) -> str:
+    stages = "\n".join(f"· {s['at'].replace('T', ' ')} {s['stage']}（{s['handler']}）{('：' + s['note']) if s['note'] else ''}"
+                       for s in case["stages"])
+    current = case["stages"][-1]["stage"] if case["stages"] else "申办"
+    return (f"受理编号 {case['number']}：{case['case_name']}\n"
+            f"事项：{case['item_name']}（{case['item_code']}，{case['item_type']}）\n"
+            f"申请人：{case['applicant_name']}；申请时间：{case['applied_at'].replace('T', ' ')}；受理部门：{case['department']}\n"
+            f"当前环节：{current}\n办理过程：\n{stages}")
+
+
+async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    message = turn.text(tracker)
+    number = turn.entity(tracker, "case_number") or _first(CASE_RE, message)
+    id_number = turn.entity(tracker, "id_number") or _first(ID_RE, message) or (
+        tracker.get_slot("id_number") if tracker.get_slot("awaiting") == "case_phone" else None)
+    phone = turn.entity(tracker, "phone_number") or _first(PHONE_RE, message)
+    try:
+        if number:
+            case = await hall().case(number.upper())
+            if case is None:
+                dispatcher.utter_message(text=f"没有查到受理编号为 {number.upper()} 的办件，请核对编号（两个字母加17位数字，"
+                                              "在受理回执或短信中可以找到）后重新输入。")
+                return [SlotSet("awaiting", "case_number")]
+            dispatcher.utter_message(text=describe_case(case))
+            return [SlotSet("awaiting", None), SlotSet("case_number", number.upper()), SlotSet("failed_turns", 0)]
+        if id_number:
+            id_number = id_number.upper()
+            if not valid_id_number(id_number):
+                dispatcher.utter_message(text="您输入的身份证号码校验不通过，请核对后重新输入18位身份证号码。")
+                return [SlotSet("awaiting", "case_number")]
+            if not phone:
+                dispatcher.utter_message(text=f"为保护您的信息，按身份证号 {mask_id(id_number)} 查询需要核验身份，"
+                                              "请输入办件时登记的手机号码。")
+                return [SlotSet("id_number", id_number), SlotSet("awaiting", "case_phone")]
+            cases = await hall().cases_by_identity(id_number, phone=phone)
+            if not cases:
+                dispatcher.utter_message(text="没有查到与该身份证号和手机号相符的办件。请核对信息，或改用受理编号查询。")
+                return [SlotSet("awaiting", "case_number"), SlotSet("id_number", None)]
+            dispatcher.utter_message(text=f"共查到{len(cases)}件办件：\n\n" + "\n\n".join(describe_case(c) for c in cases))
+            return [SlotSet("awaiting", None), SlotSet("id_number", None), SlotSet("failed_turns", 0)]
+    except HallUnavailable:
+        dispatcher.utter_message(text=HALL_DOWN)
+        return []
+    dispatcher.utter_message(text="请提供办件的受理编号（两个字母加17位数字，如 QR00120261102000101，见受理回执或短信），"
+                                  "或者提供申请人身份证号码，我来为您查询办件进度。")
+    return [SlotSet("awaiting", "case_number")]
+
+
+def _first(pattern, text: str) -> str | None:
+    m = pattern.search(text)
+    return m.group() if m else None
+
+
+class ActionQueryCaseStatus(Action):
+    def name(self) -> str:
+        return "action_query_case_status"
+
+    async def run(self, dispatcher, tracker, domain):
+        return await query(dispatcher, tracker)

@@ -1,0 +1,32 @@
+"""A bare answer (a number, a date, a district, a service name) is read against what the
+assistant asked last, or, when nothing was asked, against what it names."""
+from __future__ import annotations
+
+from rasa_sdk import Action
+
+from actions import turn
+from actions.answer_question import answer
+from actions.appointment import offer_slots
+from actions.case_status import query
+from actions.fallback import apologise
+from actions.hall_info import ActionHallInfo
+from actions.runtime import knowledge
+from assistant.identity import CASE_RE, ID_RE, PHONE_RE
+
+
+class ActionHandleInform(Action):
+    def name(self) -> str:
+        return "action_handle_inform"
+
+    async def run(self, dispatcher, tracker, domain):
+        awaiting = tracker.get_slot("awaiting")
+        message = turn.text(tracker)
+        if CASE_RE.search(message) or ID_RE.search(message) or (awaiting == "case_phone" and PHONE_RE.search(message)):
+            return await query(dispatcher, tracker)
+        if awaiting in ("appointment_service", "appointment_slot"):
+            return await offer_slots(dispatcher, tracker)
+        if turn.entity(tracker, "district") and not knowledge().retriever.mentioned_items(message):
+            return await ActionHallInfo().run(dispatcher, tracker, domain)
+        if message:
+            return answer(dispatcher, tracker)
+        return apologise(dispatcher, tracker)

@@ -1,0 +1,32 @@
+"""Process-wide resources of the action server, created once at import (rasa-sdk imports the
+package before it starts serving, so the server answers /health only when these are ready)."""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.config import settings
+from assistant.hall_client import HallClient
+from knowledge.base import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+def _model_dir() -> Path:
+    cfg = settings()
+    if cfg.embedding_model:
+        return Path(cfg.embedding_model)
+    from knowledge.embedding_model import ensure_model
+    return ensure_model(cfg.cache_dir)
+
+
+@lru_cache(maxsize=1)
+def knowledge() -> KnowledgeBase:
+    return KnowledgeBase.load(_model_dir(), settings().cache_dir)
+
+
+@lru_cache(maxsize=1)
+def hall() -> HallClient:
+    cfg = settings()
+    return HallClient(cfg.hall_url, cfg.hall_api_key, cfg.hall_timeout_s)

@@ -1,0 +1,3 @@
+from assistant.app import main
+
+main()

@@ -1,0 +1,84 @@
+"""The gateway application: mounts the channels, the health check and the web chat page."""
+from __future__ import annotations
+
+import logging
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from assistant import health
+from assistant.config import ROOT, Settings, settings
+from assistant.engine import RasaEngine
+from assistant.gateway import Gateway
+from assistant.hall_client import HallClient
+from assistant.logs import setup_logging
+from assistant.sessions import Sessions
+from channels.rest import RestChannel
+
+log = logging.getLogger(__name__)
+STATIC = ROOT / "assistant" / "static"
+ENGINE = web.AppKey("engine", RasaEngine)
+REDIS = web.AppKey("redis", aioredis.Redis)
+HALL = web.AppKey("hall", HallClient)
+SETTINGS = web.AppKey("settings", Settings)
+
+
+@web.middleware
+async def no_leaks(request: web.Request, handler):
+    """An unexpected error becomes a plain Chinese 500: no stack trace reaches a channel."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal", "message": "抱歉，系统出现异常，请稍后再试。"}, status=500)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    app = request.app
+    parts = await health.check(app[ENGINE], app[SETTINGS].action_url, app[REDIS], app[HALL])
+    return web.json_response({"status": "ok" if all(parts.values()) else "degraded", "parts": parts},
+                             status=200 if all(parts.values()) else 503)
+
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/chat/")
+
+
+async def chat_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "chat.html")
+
+
+def create_app(cfg: Settings | None = None) -> web.Application:
+    cfg = cfg or settings()
+    app = web.Application(middlewares=[no_leaks], client_max_size=256 * 1024)
+    app[SETTINGS] = cfg
+    app[ENGINE] = RasaEngine(cfg.rasa_url, cfg.engine_timeout_s, cfg.rasa_token)
+    app[REDIS] = aioredis.Redis(host=cfg.redis_host, port=cfg.redis_port, db=cfg.redis_db)
+    app[HALL] = HallClient(cfg.hall_url, cfg.hall_api_key, cfg.hall_timeout_s)
+    gateway = Gateway(app[ENGINE], Sessions(app[REDIS], cfg.session_ttl_s), cfg.max_message_chars)
+    for channel in (RestChannel(gateway),):
+        app.router.add_routes(channel.routes())
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", index)
+    app.router.add_get("/chat/", chat_page)
+    app.router.add_static("/static/", STATIC)
+
+    async def close(app: web.Application) -> None:
+        await app[ENGINE].close()
+        await app[HALL].close()
+        await app[REDIS].aclose()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+def main() -> None:
+    setup_logging("gateway")
+    cfg = settings()
+    web.run_app(create_app(cfg), host=cfg.gateway_host, port=cfg.gateway_port, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The dialogue engine as the gateway sees it: Rasa's REST webhook, one call per turn."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import aiohttp
+
+
+class EngineUnavailable(Exception):
+    """Rasa did not answer in time or failed."""
+
+
+@dataclass
+class Reply:
+    """One assistant message, channel-neutral: channels render text and buttons their own way."""
+    text: str = ""
+    buttons: list[dict] = field(default_factory=list)
+    image: str = ""
+    custom: dict | None = None
+
+    def as_rest(self, recipient_id: str) -> dict:
+        out = {"recipient_id": recipient_id, "text": self.text}
+        if self.buttons:
+            out["buttons"] = self.buttons
+        if self.image:
+            out["image"] = self.image
+        if self.custom:
+            out["custom"] = self.custom
+        return out
+
+
+class RasaEngine:
+    def __init__(self, base_url: str, timeout_s: float, token: str = ""):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # Rasa serialises turns per conversation with its lock store; the gateway
+            # keeps enough connections open for many conversations at once.
+            self._session = aiohttp.ClientSession(timeout=self.timeout,
+                                                  connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=60))
+        return self._session
+
+    async def turn(self, sender: str, text: str, metadata: dict | None = None) -> list[Reply]:
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        try:
+            async with self._http().post(f"{self.base_url}/webhooks/rest/webhook", json=body) as resp:
+                if resp.status != 200:
+                    raise EngineUnavailable(f"rasa answered {resp.status}")
+                messages = await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
+        return [Reply(text=m.get("text") or "", buttons=m.get("buttons") or [], image=m.get("image") or "",
+                      custom=m.get("custom")) for m in messages]
+
+    async def health(self) -> bool:
+        try:
+            async with self._http().get(f"{self.base_url}/status", params={"token": self.token}) as resp:
+                return resp.status == 200 and bool((await resp.json()).get("model_file"))
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            return False
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,42 @@
+"""The one path every channel takes: check the message, find the conversation, ask the engine,
+and answer in Chinese even when something behind it fails."""
+from __future__ import annotations
+
+import logging
+import time
+
+from assistant.engine import EngineUnavailable, RasaEngine, Reply
+from assistant.identity import mask_text
+from assistant.sessions import Sessions, conversation_id
+from knowledge.text import normalize
+
+log = logging.getLogger(__name__)
+
+EMPTY = "请输入您要咨询的内容，例如“居住证怎么办理”。"
+TOO_LONG = "您的消息太长了（超过{limit}个字），请精简后分几条发送。"
+BUSY = "抱歉，系统正忙，请稍后再试。您也可以拨打12345政务服务便民热线咨询。"
+SILENT = "抱歉，我暂时无法回答这个问题。您可以换个说法，或输入“转人工”。"
+
+
+class Gateway:
+    def __init__(self, engine: RasaEngine, sessions: Sessions, max_chars: int):
+        self.engine, self.sessions, self.max_chars = engine, sessions, max_chars
+
+    async def handle(self, channel: str, user_id: str, text: str, metadata: dict | None = None) -> list[Reply]:
+        """One citizen message in, the assistant's replies out. Raises BadUserId for a bad id."""
+        conv = conversation_id(channel, user_id)
+        text = (text or "").strip()
+        if not text:
+            return [Reply(EMPTY)]
+        if len(text) > self.max_chars:
+            return [Reply(TOO_LONG.format(limit=self.max_chars))]
+        started = time.monotonic()
+        await self.sessions.touch(channel, user_id, conv)
+        try:
+            replies = await self.engine.turn(conv, normalize(text, lower=False), {"channel": channel, **(metadata or {})})
+        except EngineUnavailable as exc:
+            log.error("engine unavailable for %s: %s", conv, exc)
+            return [Reply(BUSY)]
+        log.info("turn channel=%s conv=%s chars=%d replies=%d ms=%.0f text=%s", channel, conv, len(text),
+                 len(replies), (time.monotonic() - started) * 1000, mask_text(text[:200]))
+        return replies or [Reply(SILENT)]

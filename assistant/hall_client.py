@@ -1,0 +1,64 @@
+"""Client of the hall APIs (the embedded reference hall or a city's own, by URL and key)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import aiohttp
+
+
+class HallUnavailable(Exception):
+    """The hall did not answer in time or answered with a server error."""
+
+
+class HallClient:
+    def __init__(self, base_url: str, api_key: str, timeout_s: float = 5.0):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        # Created lazily inside the running loop (rasa-sdk and aiohttp each own their loop).
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers={"X-Hall-Key": self.api_key})
+        return self._session
+
+    async def _get(self, path: str, params: dict | None = None) -> tuple[int, dict]:
+        try:
+            async with self._http().get(self.base_url + path, params=params) as resp:
+                if resp.status >= 500:
+                    raise HallUnavailable(f"hall answered {resp.status}")
+                return resp.status, await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise HallUnavailable(str(exc) or type(exc).__name__) from exc
+
+    async def health(self) -> bool:
+        try:
+            async with self._http().get(self.base_url + "/healthz") as resp:
+                return resp.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
+
+    async def case(self, number: str) -> dict | None:
+        status, body = await self._get(f"/api/v1/cases/{number}")
+        return body if status == 200 else None
+
+    async def cases_by_identity(self, id_number: str, phone: str = "", name: str = "") -> list[dict]:
+        params = {"id_number": id_number, **({"phone": phone} if phone else {}), **({"name": name} if name else {})}
+        status, body = await self._get("/api/v1/cases", params)
+        return body.get("cases", []) if status == 200 else []
+
+    async def free_slots(self, service_code: str, day: date, hall: str = "市行政服务大厅") -> dict:
+        status, body = await self._get("/api/v1/appointments/slots",
+                                       {"service_code": service_code, "date": day.isoformat(), "hall": hall})
+        if status != 200:
+            raise ValueError(body.get("message", "bad request"))
+        return body
+
+    async def statistics(self) -> dict:
+        return (await self._get("/api/v1/statistics"))[1]
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,43 @@
+"""Checks and masks the personal identifiers citizens type: resident ID numbers (GB 11643),
+mobile numbers and acceptance numbers."""
+from __future__ import annotations
+
+import re
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# Two letters (QR, XK…; TS complaint, ZX consultation, YY appointment) + department(3) + date(8) + seq(6).
+CASE_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{17}(?![0-9A-Za-z])")
+
+
+def id_check_char(first17: str) -> str:
+    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
+
+
+def valid_id_number(value: str) -> bool:
+    value = value.strip().upper()
+    return bool(re.fullmatch(r"\d{17}[\dX]", value)) and id_check_char(value[:17]) == value[17]
+
+
+def valid_phone(value: str) -> bool:
+    return bool(re.fullmatch(r"1[3-9]\d{9}", value.strip()))
+
+
+def mask_id(value: str) -> str:
+    return value[:6] + "********" + value[-4:] if len(value) == 18 else "*" * len(value)
+
+
+def mask_phone(value: str) -> str:
+    return value[:3] + "****" + value[-4:] if len(value) == 11 else "*" * len(value)
+
+
+def mask_name(value: str) -> str:
+    return value[:1] + "*" * max(len(value) - 1, 1) if value else value
+
+
+def mask_text(text: str) -> str:
+    """Masks every ID and mobile number inside free text (for logs and analytics)."""
+    text = ID_RE.sub(lambda m: mask_id(m.group()), text)
+    return PHONE_RE.sub(lambda m: mask_phone(m.group()), text)

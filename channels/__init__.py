@@ -1,0 +1,1 @@
+"""Channel adapters: one file per channel, each behind the interface in channels/base.py."""

