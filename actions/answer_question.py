@@ -35,7 +35,7 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     top = hits[0] if hits else None
 
     # A follow-up like "那要带什么材料" names an aspect but no service: stay with the last one.
-    if previous and aspect and not mentioned and (top is None or top.score < SURE or len(message) <= FOLLOW_UP_CHARS):
+    if previous and aspect and not mentioned and (top is None or top.score < SURE or follows_up(tracker)):
         return show_guide(dispatcher, previous, aspect)
     if top is None or top.score < UNSURE:
         return apologise(dispatcher, tracker)
@@ -53,6 +53,29 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         dispatcher.utter_message(text="您要找的也可能是：" + render.related_items_text(others),
                                  buttons=[render.item_button(i) for i in others])
     return events
+
+
+def names_a_service(tracker: Tracker) -> bool:
+    """True when the citizen's own words name a catalog service and retrieval agrees."""
+    if turn.is_button(tracker):
+        return False
+    message = turn.text(tracker)
+    kb = knowledge()
+    hits = kb.search(message, k=1) if kb.retriever.mentioned_items(message) else []
+    return bool(hits) and hits[0].score >= UNSURE
+
+
+def follows_up(tracker: Tracker) -> bool:
+    """A short message asking for one part of the guide of the service being discussed."""
+    message = "" if turn.is_button(tracker) else turn.text(tracker)
+    return (bool(tracker.get_slot("service_code")) and len(message) <= FOLLOW_UP_CHARS
+            and render.canonical_aspect(message) is not None and not knowledge().retriever.mentioned_items(message))
+
+
+def is_service_question(tracker: Tracker) -> bool:
+    """Such a message is answered from the knowledge base even when the intent classifier heard
+    something else ("营业执照不见了" is not "再见", "要交钱吗" is not a greeting)."""
+    return names_a_service(tracker) or follows_up(tracker)
 
 
 def show_guide(dispatcher: CollectingDispatcher, item: Item, aspect: str | None) -> list:

@@ -12,6 +12,7 @@ from actions.case_status import HALL_DOWN
 from actions.dates import parse_date, part_of_day
 from actions.runtime import hall, knowledge
 from assistant.hall_client import HallUnavailable
+from knowledge.base import UNSURE
 
 WEEKDAYS = "一二三四五六日"
 
@@ -24,9 +25,11 @@ async def offer_slots(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
     kb = knowledge()
     message = turn.text(tracker)
     code = turn.entity(tracker, "service_code")
-    if not code:
+    if not code and not turn.is_button(tracker):
         mentioned = kb.retriever.mentioned_items(message)
-        code = mentioned[0] if mentioned else tracker.get_slot("service_code")
+        ranked = kb.rank_items(message, k=1) if message and not mentioned else []
+        code = mentioned[0] if mentioned else ranked[0].code if ranked and ranked[0].score >= UNSURE else None
+    code = code or tracker.get_slot("service_code")
     item = kb.item(code)
     if item is None:
         dispatcher.utter_message(text="请问您要预约办理哪项业务？例如“预约办居住证”“预约换驾驶证”。")
@@ -40,7 +43,7 @@ async def offer_slots(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
     if not result["slots"]:
         nxt = date.fromisoformat(result.get("next_open_day") or (day + timedelta(days=1)).isoformat())
         reason = "大厅不对外办公" if not result.get("open", True) else "已约满或不在可预约范围（可预约未来14天）"
-        dispatcher.utter_message(text=f"{day_text(day)}{reason}。最近可预约的日期是{day_text(nxt)}，需要为您查看这天的时段吗？",
+        dispatcher.utter_message(text=f"预约办理【{item.name}】：{day_text(day)}{reason}。最近可预约的日期是{day_text(nxt)}，需要为您查看这天的时段吗？",
                                  buttons=[{"title": f"查看{day_text(nxt)}",
                                            "payload": render.payload("book_appointment", service_code=item.code,
                                                                      date=nxt.isoformat())}])

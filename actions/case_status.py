@@ -7,10 +7,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import turn
+from actions.answer_question import answer, is_service_question
 from actions.runtime import hall
 from assistant.hall_client import HallUnavailable
 from assistant.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, valid_id_number
 
+# Words that show a status question ("办到哪了") rather than a question about a service.
+PROGRESS_WORDS = ("进度", "办到", "到哪", "状态", "结果", "查询", "查一下", "查下", "审批", "办结", "受理了")
 HALL_DOWN = "抱歉，办件查询系统暂时无法访问，请稍后再试，或拨打12345热线查询。"
 
 
@@ -57,6 +60,8 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     except HallUnavailable:
         dispatcher.utter_message(text=HALL_DOWN)
         return []
+    if is_service_question(tracker) and not any(w in message for w in PROGRESS_WORDS):
+        return answer(dispatcher, tracker)   # "身份证丢了能补吗" names an ID card, asks no status
     dispatcher.utter_message(text="请提供办件的受理编号（两个字母加17位数字，如 QR00120261102000101，见受理回执或短信），"
                                   "或者提供申请人身份证号码，我来为您查询办件进度。")
     return [SlotSet("awaiting", "case_number")]

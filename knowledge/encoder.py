@@ -18,8 +18,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 class Encoder:
     def __init__(self, model_dir: Path, cache_dir: Path | None = None):
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        # One thread: a single short query gains little from two, and torch's second thread
+        # fights numpy's BLAS and the Rasa server for this machine's two cores (measured: a
+        # query took 26 ms on one thread, 110 ms on two).
+        torch.set_num_threads(int(os.environ.get("HALL_TORCH_THREADS", "1")))
         self.model_dir = Path(model_dir)
         self.model = SentenceTransformer(str(self.model_dir), device="cpu")
         self.cache_dir = Path(cache_dir) if cache_dir else None

@@ -8,6 +8,7 @@ exact alias match are added with the weights that knowledge/evaluate.py measured
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -59,12 +60,17 @@ class Retriever:
             ((normalize(a), item.code) for item in catalog.items.values() for a in (item.name, *item.aliases)
              if len(a) >= 2), key=lambda p: -len(p[0]))
         self.unit_of_item = {key: i for i, (kind, key, _) in enumerate(units) if kind == "item"}
+        # One turn asks about the same text several times (search, rank_items, fallback);
+        # the query is embedded once.
+        self._query_vector = lru_cache(maxsize=512)(self._embed_query)
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        return self.encoder.queries([text])[0]
 
     def passage_scores(self, query: str) -> np.ndarray:
         scores = np.zeros(len(self.owner), dtype=np.float32)
         if self.passages is not None:
-            q = self.encoder.queries([normalize(query)])[0]
-            scores += self.passages @ q
+            scores += self.passages @ self._query_vector(normalize(query))
         if self.weights.lexical:
             lex = np.array(self.bm25.scores(query), dtype=np.float32)
             if lex.max() > 0:
