@@ -1,61 +1,26 @@
-"""预约 (standard 9.2.2): finds the service and day the citizen means and shows the free slots."""
+"""预约 (standard 9.2.2): book through the appointment form, and reschedule (改约) or cancel an
+existing appointment by its number; cancelling asks for a confirmation first."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import date
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import render, turn
-from actions.case_status import HALL_DOWN
-from actions.dates import parse_date, part_of_day
+from actions import turn
+from actions.forms import _slots
 from actions.runtime import hall, knowledge
-from assistant.hall_client import HallUnavailable
-from knowledge.base import UNSURE
+from assistant.hall_client import HallRejected, HallUnavailable
 
 WEEKDAYS = "一二三四五六日"
+APPOINTMENT_RE = re.compile(r"YY\d{17}", re.IGNORECASE)
+HALL_DOWN = "抱歉，预约系统暂时无法访问，请稍后再试，或拨打12345热线预约。"
 
 
 def day_text(d: date) -> str:
     return f"{d.month}月{d.day}日（周{WEEKDAYS[d.weekday()]}）"
-
-
-async def offer_slots(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
-    kb = knowledge()
-    message = turn.text(tracker)
-    code = turn.entity(tracker, "service_code")
-    if not code and not turn.is_button(tracker):
-        mentioned = kb.retriever.mentioned_items(message)
-        ranked = kb.rank_items(message, k=1) if message and not mentioned else []
-        code = mentioned[0] if mentioned else ranked[0].code if ranked and ranked[0].score >= UNSURE else None
-    code = code or tracker.get_slot("service_code")
-    item = kb.item(code)
-    if item is None:
-        dispatcher.utter_message(text="请问您要预约办理哪项业务？例如“预约办居住证”“预约换驾驶证”。")
-        return [SlotSet("awaiting", "appointment_service")]
-    day = parse_date(message) or date.today() + timedelta(days=1)
-    try:
-        result = await hall().free_slots(item.code, day)
-    except HallUnavailable:
-        dispatcher.utter_message(text=HALL_DOWN)
-        return []
-    if not result["slots"]:
-        nxt = date.fromisoformat(result.get("next_open_day") or (day + timedelta(days=1)).isoformat())
-        reason = "大厅不对外办公" if not result.get("open", True) else "已约满或不在可预约范围（可预约未来14天）"
-        dispatcher.utter_message(text=f"预约办理【{item.name}】：{day_text(day)}{reason}。最近可预约的日期是{day_text(nxt)}，需要为您查看这天的时段吗？",
-                                 buttons=[{"title": f"查看{day_text(nxt)}",
-                                           "payload": render.payload("book_appointment", service_code=item.code,
-                                                                     date=nxt.isoformat())}])
-        return [SlotSet("service_code", item.code)]
-    half = part_of_day(message)
-    slots = [s for s in result["slots"] if half is None or (s["start"] < "12:00") == (half == "morning")] or result["slots"]
-    times = "、".join(f"{s['start']}（余{s['free']}个）" for s in slots[:8])
-    dispatcher.utter_message(
-        text=f"预约办理【{item.name}】，{result['hall']}{day_text(day)}可预约的时段有：{times}。"
-             f"请回复您要预约的时间段。预约需提供姓名和手机号码，办理当天请携带所需材料按时到达。",
-        buttons=[render.item_button(item, "查看所需材料", "材料")])
-    return [SlotSet("service_code", item.code), SlotSet("awaiting", "appointment_slot"), SlotSet("failed_turns", 0)]
 
 
 class ActionBookAppointment(Action):
@@ -63,4 +28,84 @@ class ActionBookAppointment(Action):
         return "action_book_appointment"
 
     async def run(self, dispatcher, tracker, domain):
-        return await offer_slots(dispatcher, tracker)
+        text = turn.text(tracker)
+        number = m.group().upper() if (m := APPOINTMENT_RE.search(text)) else None
+        if number:
+            return await manage(dispatcher, number, text)
+        return [SlotSet("appointment_number", None), SlotSet("appt_date", None), SlotSet("appt_time", None),
+                SlotSet("awaiting", None), FollowupAction("appointment_form")]
+
+
+async def manage(dispatcher: CollectingDispatcher, number: str, text: str) -> list:
+    """An existing appointment named by number: cancel it (after a confirmation) or move it."""
+    if re.search(r"取消|不去了|退掉|退约", text):
+        return await ask_cancel(dispatcher, number)
+    return await start_reschedule(dispatcher, number)
+
+
+RESCHEDULE_OR_CANCEL = re.compile(r"改约|改期|改时间|换个时间|换时间|调整|取消|不去了|退掉|退约")
+
+
+async def ask_cancel(dispatcher: CollectingDispatcher, number: str) -> list:
+    try:
+        appt = await hall().record("appointment", number)
+    except HallUnavailable:
+        dispatcher.utter_message(text=HALL_DOWN)
+        return []
+    if appt is None or appt.get("status") == "cancelled":
+        dispatcher.utter_message(text=f"没有找到有效的预约 {number}，请核对预约编号。")
+        return []
+    dispatcher.utter_message(
+        text=f"确认取消预约 {number}（{appt['date']} {appt['start']}，{appt['hall']}）吗？取消后该时段将释放给其他市民。",
+        buttons=[{"title": "确认取消", "payload": "/affirm"}, {"title": "不取消", "payload": "/deny"}])
+    return [SlotSet("appointment_number", number), SlotSet("awaiting", "confirm_cancel_appointment")]
+
+
+async def start_reschedule(dispatcher: CollectingDispatcher, number: str) -> list:
+    try:
+        appt = await hall().record("appointment", number)
+    except HallUnavailable:
+        dispatcher.utter_message(text=HALL_DOWN)
+        return []
+    if appt is None or appt.get("status") == "cancelled":
+        dispatcher.utter_message(text=f"没有找到有效的预约 {number}，请核对预约编号。")
+        return []
+    dispatcher.utter_message(text=f"好的，为预约 {number}（原定{appt['date']} {appt['start']}）改约。")
+    return [SlotSet("appointment_number", number), SlotSet("service_code", appt["service_code"]),
+            SlotSet("citizen_name", appt.get("name") or "（原预约人）"), SlotSet("citizen_phone", appt.get("phone")),
+            SlotSet("appt_date", None), SlotSet("appt_time", None), FollowupAction("appointment_form")]
+
+
+async def cancel(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    number = tracker.get_slot("appointment_number")
+    try:
+        await hall().cancel_appointment(number)
+    except HallUnavailable:
+        dispatcher.utter_message(text=HALL_DOWN)
+        return []
+    except HallRejected:
+        dispatcher.utter_message(text=f"预约 {number} 无法取消（可能已取消或已过期）。")
+        return [SlotSet("awaiting", None), SlotSet("appointment_number", None)]
+    dispatcher.utter_message(text=f"预约 {number} 已取消。如需重新预约，随时告诉我。")
+    return [SlotSet("awaiting", None), SlotSet("appointment_number", None)]
+
+
+class ActionAskApptTime(Action):
+    """Asks for the time with the day's free slots as choices (from the hall, live)."""
+
+    def name(self) -> str:
+        return "action_ask_appt_time"
+
+    async def run(self, dispatcher, tracker, domain):
+        code, day = tracker.get_slot("service_code"), tracker.get_slot("appt_date")
+        result = await _slots(code, date.fromisoformat(day)) if code and day else None
+        if not result or not result.get("slots"):
+            dispatcher.utter_message(text="这一天已经约满了，请说“返回上一步”换一天。")
+            return []
+        item = knowledge().item(code)
+        starts = [s["start"] for s in result["slots"]]
+        dispatcher.utter_message(
+            text=f"预约办理【{item.name if item else code}】，{result.get('hall', '')}{day_text(date.fromisoformat(day))}"
+                 f"可预约的时段有：{'、'.join(starts)}。请选择预约时段。",
+            buttons=[{"title": s, "payload": s} for s in starts[:8]])
+        return []

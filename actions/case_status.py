@@ -8,7 +8,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import turn
 from actions.answer_question import answer, is_service_question
-from actions.runtime import hall
+from actions.appointment import RESCHEDULE_OR_CANCEL, manage
+from actions.runtime import hall, knowledge
+from knowledge.base import SURE
 from assistant.hall_client import HallUnavailable
 from assistant.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, valid_id_number
 
@@ -34,6 +36,10 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         tracker.get_slot("id_number") if tracker.get_slot("awaiting") == "case_phone" else None)
     phone = turn.entity(tracker, "phone_number") or _first(PHONE_RE, message)
     try:
+        if number and number[:2].upper() == "YY" and RESCHEDULE_OR_CANCEL.search(message):
+            return await manage(dispatcher, number.upper(), message)   # "改约YY…" heard as a status query
+        if number and number[:2].upper() in RECORD_KINDS:
+            return await query_record(dispatcher, number.upper())
         if number:
             case = await hall().case(number.upper())
             if case is None:
@@ -60,11 +66,38 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     except HallUnavailable:
         dispatcher.utter_message(text=HALL_DOWN)
         return []
-    if is_service_question(tracker) and not any(w in message for w in PROGRESS_WORDS):
+    if not any(w in message for w in PROGRESS_WORDS) and (
+            is_service_question(tracker) or (hits := knowledge().search(message, k=1)) and hits[0].score >= SURE):
         return answer(dispatcher, tracker)   # "身份证丢了能补吗" names an ID card, asks no status
     dispatcher.utter_message(text="请提供办件的受理编号（两个字母加17位数字，如 QR00120261102000101，见受理回执或短信），"
                                   "或者提供申请人身份证号码，我来为您查询办件进度。")
     return [SlotSet("awaiting", "case_number")]
+
+
+RECORD_KINDS = {"TS": "complaint", "ZX": "consultation", "YY": "appointment"}
+STATUS = {"accepted": "已受理", "processing": "处理中", "closed": "已办结", "pending": "待答复", "answered": "已答复",
+          "booked": "已预约", "cancelled": "已取消"}
+
+
+def describe_record(kind: str, r: dict) -> str:
+    status = STATUS.get(r.get("status", ""), r.get("status", ""))
+    if kind == "complaint":
+        result = f"\n处理结果：{r['result']}" if r.get("result") else f"\n将于{r.get('due_date', '')}前答复。"
+        return f"投诉 {r['number']}（{r.get('department', '')}，{r.get('complaint_type', '')}）：{status}{result}"
+    if kind == "consultation":
+        reply = f"\n答复：{r['answer']}" if r.get("answer") else f"\n将于{r.get('answer_due', '')}前答复。"
+        return f"咨询 {r['number']}（{r.get('subject', '')}）：{status}{reply}"
+    return f"预约 {r['number']}：{r.get('date', '')} {r.get('start', '')}，{r.get('hall', '')}，{status}"
+
+
+async def query_record(dispatcher: CollectingDispatcher, number: str) -> list:
+    kind = RECORD_KINDS[number[:2]]
+    record = await hall().record(kind, number)
+    if record is None:
+        dispatcher.utter_message(text=f"没有查到编号为 {number} 的记录，请核对后重新输入。")
+        return [SlotSet("awaiting", "case_number")]
+    dispatcher.utter_message(text=describe_record(kind, record))
+    return [SlotSet("awaiting", None), SlotSet("failed_turns", 0)]
 
 
 def _first(pattern, text: str) -> str | None:

@@ -1,15 +1,86 @@
-"""Complaints (投诉, standard 9.3.2) and consultations (咨询, 9.3.1): what the citizen needs to
-know to file one, and where it goes."""
+"""Filing through the hall (standard 9.3.1 consultations, 9.3.2 complaints, 9.2.2 appointments):
+starting each form, the summary and confirmation before anything is filed (9.4.7: a serious
+action needs a warning and a confirmation), cancelling, going back a step, and the filing itself
+— directly when the hall answers, else through the durable queue (assistant/filing_queue.py)."""
 from __future__ import annotations
 
-from rasa_sdk import Action
-from rasa_sdk.events import SlotSet
+import hashlib
+import json
+import re
+from datetime import date
 
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import turn
 from actions.answer_question import answer, is_service_question
-from actions.runtime import knowledge
+from actions.runtime import hall, knowledge, redis
+from assistant import filing_queue
+from assistant.filing_text import filed_text
+from assistant.hall_client import HallRejected, HallUnavailable
+from assistant.identity import mask_phone
 
+FORMS = {
+    "complaint": ("complaint_form", ["complaint_content", "complaint_department", "complaint_type",
+                                     "respondent_name", "citizen_name", "citizen_phone"]),
+    "consultation": ("consultation_form", ["consult_content", "consult_department", "consult_type",
+                                           "consult_public", "citizen_name", "citizen_phone"]),
+    "appointment": ("appointment_form", ["service_code", "appt_date", "appt_time", "citizen_name", "citizen_phone"]),
+}
+KIND_OF_FORM = {form: kind for kind, (form, _) in FORMS.items()}
+LABELS = {"complaint_content": "投诉内容", "complaint_department": "被投诉部门", "complaint_type": "投诉类型",
+          "respondent_name": "被投诉人", "consult_content": "咨询内容", "consult_department": "咨询部门",
+          "consult_type": "咨询类型", "consult_public": "是否公开", "service_code": "预约事项", "appt_date": "预约日期",
+          "appt_time": "预约时段", "citizen_name": "姓名", "citizen_phone": "手机号码"}
+# A citizen calling off what is in progress, whatever intent the classifier heard
+# ("算了不投诉了" mentions 投诉 but is no new complaint).
+CANCEL_RE = re.compile(r"^(算了|取消|不用了|不要了|不办了|不投诉了|不咨询了|不约了|不预约了)|算了|不投诉了|不咨询了|不预约了|取消吧")
+# Words that make a message a complaint even when it names a service ("办居住证的窗口态度差").
+COMPLAINT_WORDS = ("投诉", "举报", "态度", "不满", "刁难", "乱收费", "差评")
 # Words that show the citizen wants to leave a consultation, not just ask.
 LEAVE_WORDS = ("咨询", "留言", "提交", "问题", "提问", "答复")
+CONFIRM_BUTTONS = [{"title": "确认提交", "payload": "/affirm"}, {"title": "返回修改", "payload": "/go_back"},
+                   {"title": "取消", "payload": "/deny"}]
+
+
+def clear(kind: str) -> list:
+    keep = {"service_code"}   # the service under discussion outlives an appointment form
+    return [SlotSet(s, None) for s in FORMS[kind][1] if s not in keep] + [SlotSet("awaiting", None)]
+
+
+def shown(slot: str, value: str) -> str:
+    if slot == "service_code":
+        item = knowledge().item(value)
+        return f"{item.name}（{value}）" if item else value
+    if slot == "citizen_phone":
+        return mask_phone(value)
+    return value
+
+
+def record_for(kind: str, tracker: Tracker) -> dict:
+    s = tracker.get_slot
+    # The gateway's conversation ids start with the channel name ("rest-…", "wechat-…").
+    channel = tracker.sender_id.split("-", 1)[0] or "rest"
+    if kind == "complaint":
+        return {"department": s("complaint_department"), "complaint_type": s("complaint_type"),
+                "respondent_name": "" if s("respondent_name") == "不详" else s("respondent_name"),
+                "content": s("complaint_content"), "name": s("citizen_name"), "phone": s("citizen_phone"),
+                "channel": channel, "attachments": []}
+    if kind == "consultation":
+        content = s("consult_content")
+        return {"department": s("consult_department"), "consultation_type": s("consult_type"),
+                "public": s("consult_public") == "是", "subject": content[:30], "content": content,
+                "attachments": [], "name": s("citizen_name"), "phone": s("citizen_phone"), "channel": channel,
+                "item_code": s("service_code") or ""}
+    return {"service_code": s("service_code"), "hall": "市行政服务大厅", "date": s("appt_date"),
+            "start": s("appt_time"), "name": s("citizen_name"), "phone": s("citizen_phone"), "channel": channel}
+
+
+def idempotency_key(tracker: Tracker, kind: str, record: dict) -> str:
+    """The same confirmed filing in the same conversation always gets the same key."""
+    raw = json.dumps([tracker.sender_id, kind, record], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 class ActionFileComplaint(Action):
@@ -17,13 +88,13 @@ class ActionFileComplaint(Action):
         return "action_file_complaint"
 
     async def run(self, dispatcher, tracker, domain):
-        hotline = knowledge().catalog.hall.get("supervision_hotline") or "12345"
-        dispatcher.utter_message(
-            text="您的投诉我们会认真受理。投诉需要说明：被投诉的部门或窗口、被投诉人姓名（如知道）、投诉类型（如服务态度、"
-                 "办理超时、乱收费）和事情经过，并留下您的姓名和手机号码。投诉受理后会给您受理编号，一般在5个工作日内答复，"
-                 f"凭受理编号可以查询处理结果。您也可以拨打监督投诉电话{hotline}。",
-            buttons=[{"title": "转人工", "payload": "/request_human"}])
-        return [SlotSet("failed_turns", 0)]
+        text = tracker.latest_message.get("text", "")
+        if CANCEL_RE.search(text) and (tracker.active_loop.get("name") or tracker.get_slot("awaiting")):
+            return await ActionCancelFiling().run(dispatcher, tracker, domain)
+        if is_service_question(tracker) and not any(w in text for w in COMPLAINT_WORDS):
+            return answer(dispatcher, tracker)
+        dispatcher.utter_message(text="好的，我来帮您登记投诉。投诉受理后会给您受理编号，5个工作日内答复。")
+        return [*clear("complaint"), FollowupAction("complaint_form")]
 
 
 class ActionFileConsultation(Action):
@@ -31,12 +102,119 @@ class ActionFileConsultation(Action):
         return "action_file_consultation"
 
     async def run(self, dispatcher, tracker, domain):
-        if is_service_question(tracker) and not any(w in tracker.latest_message.get("text", "") for w in LEAVE_WORDS):
+        text = tracker.latest_message.get("text", "")
+        if CANCEL_RE.search(text) and (tracker.active_loop.get("name") or tracker.get_slot("awaiting")):
+            return await ActionCancelFiling().run(dispatcher, tracker, domain)
+        if is_service_question(tracker) and not any(w in text for w in LEAVE_WORDS):
             return answer(dispatcher, tracker)
-        hall = knowledge().catalog.hall
-        dispatcher.utter_message(
-            text="您可以直接把问题发给我，大部分办事咨询我可以马上回答。需要部门工作人员答复的咨询，请说明咨询的部门、"
-                 "事项和具体问题，并留下手机号码；咨询受理后会生成受理编号，工作人员一般在3个工作日内答复。"
-                 f"也可以拨打政务服务便民热线{hall['hotline']}电话咨询。",
-            buttons=[{"title": "浏览办事事项", "payload": "/browse_catalog"}, {"title": "转人工", "payload": "/request_human"}])
-        return [SlotSet("failed_turns", 0)]
+        hotline = knowledge().catalog.hall["hotline"]
+        dispatcher.utter_message(text="好的，我来帮您提交咨询，由部门工作人员在3个工作日内答复。"
+                                      f"大部分办事问题也可以直接问我，或拨打{hotline}热线。")
+        return [*clear("consultation"), FollowupAction("consultation_form")]
+
+
+class ActionFilingSummary(Action):
+    """After a form: everything collected, and a confirmation before filing."""
+
+    def name(self) -> str:
+        return "action_filing_summary"
+
+    async def run(self, dispatcher, tracker, domain):
+        kind = KIND_OF_FORM.get(tracker.active_loop.get("name") or "") or _last_form_kind(tracker)
+        if kind is None:
+            return []
+        lines = [f"{LABELS[s]}：{shown(s, tracker.get_slot(s))}" for s in FORMS[kind][1] if tracker.get_slot(s)]
+        title = {"complaint": "投诉", "consultation": "咨询", "appointment": "预约"}[kind]
+        dispatcher.utter_message(text=f"请核对您的{title}信息：\n" + "\n".join(lines) +
+                                      "\n确认无误后提交，提交后将生成受理编号。",
+                                 buttons=CONFIRM_BUTTONS)
+        return [SlotSet("awaiting", f"confirm_{kind}")]
+
+
+def _last_form_kind(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") in KIND_OF_FORM:
+            return KIND_OF_FORM[event["name"]]
+    return None
+
+
+class ActionCancelFiling(Action):
+    def name(self) -> str:
+        return "action_cancel_filing"
+
+    async def run(self, dispatcher, tracker, domain):
+        kind = KIND_OF_FORM.get(tracker.active_loop.get("name") or "") or (tracker.get_slot("awaiting") or "")[8:]
+        dispatcher.utter_message(text="好的，已取消，没有提交任何内容。还有其他可以帮您的吗？")
+        events = clear(kind) if kind in FORMS else [SlotSet("awaiting", None)]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *events]
+
+
+class ActionFormBack(Action):
+    """返回上一步: forget the last answer and ask it again."""
+
+    def name(self) -> str:
+        return "action_form_back"
+
+    async def run(self, dispatcher, tracker, domain):
+        form = tracker.active_loop.get("name")
+        awaiting = tracker.get_slot("awaiting") or ""
+        kind = KIND_OF_FORM.get(form or "") or (awaiting[8:] if awaiting.startswith("confirm_") else None)
+        if kind not in FORMS:
+            if is_service_question(tracker):         # "下一步怎么办" about a service is a question
+                return answer(dispatcher, tracker)
+            dispatcher.utter_message(text="当前没有正在填写的内容。请问有什么可以帮您？")
+            return []
+        slots = FORMS[kind][1]
+        requested = tracker.get_slot("requested_slot") if form else None
+        filled = [s for s in slots[: slots.index(requested) if requested in slots else len(slots)] if tracker.get_slot(s)]
+        if not filled:
+            dispatcher.utter_message(text="已经是第一步了。")
+            return [FollowupAction(FORMS[kind][0])]
+        dispatcher.utter_message(text=f"好的，请重新填写“{LABELS[filled[-1]]}”。")
+        # Re-entering the form asks for the cleared field; after the summary this re-opens it.
+        return [SlotSet(filled[-1], None), SlotSet("awaiting", None), FollowupAction(FORMS[kind][0])]
+
+
+class ActionSubmitFiling(Action):
+    def name(self) -> str:
+        return "action_submit_filing"
+
+    async def run(self, dispatcher, tracker, domain):
+        kind = (tracker.get_slot("awaiting") or "")[8:]
+        record = record_for(kind, tracker)
+        if kind == "appointment" and tracker.get_slot("appointment_number"):
+            return await reschedule(dispatcher, tracker, record)
+        key = idempotency_key(tracker, kind, record)
+        try:
+            result = await hall().file(kind, record, key)
+        except HallUnavailable:
+            await filing_queue.enqueue(redis(), kind, record, key, tracker.sender_id)
+            dispatcher.utter_message(text="办事大厅系统暂时繁忙，您提交的内容已安全保存，系统会自动重试提交，"
+                                          "受理后会把受理编号发给您，无需重复提交。")
+            return clear(kind)
+        except HallRejected as exc:
+            if exc.code == "slot_full":
+                dispatcher.utter_message(text="抱歉，这个时段刚刚约满了，请重新选择时段。")
+                return [SlotSet("appt_time", None), SlotSet("awaiting", None), FollowupAction("appointment_form")]
+            dispatcher.utter_message(text="抱歉，提交未成功：信息有误或不完整，请重新填写，或拨打12345热线。")
+            return clear(kind)
+        if kind == "appointment":
+            item = knowledge().item(record["service_code"])
+            result = {**record, **result, "service_name": item.name if item else record["service_code"]}
+        dispatcher.utter_message(text=filed_text(kind, result))
+        return clear(kind)
+
+
+async def reschedule(dispatcher: CollectingDispatcher, tracker: Tracker, record: dict) -> list:
+    number = tracker.get_slot("appointment_number")
+    try:
+        await hall().reschedule(number, record["date"], record["start"])
+    except HallUnavailable:
+        dispatcher.utter_message(text="抱歉，预约系统暂时无法访问，原预约保持不变，请稍后再试。")
+        return [*clear("appointment"), SlotSet("appointment_number", None)]
+    except HallRejected as exc:
+        text = "抱歉，这个时段刚刚约满了，请重新选择时段。" if exc.code == "slot_full" else "抱歉，改约未成功，原预约保持不变。"
+        dispatcher.utter_message(text=text)
+        return [*clear("appointment"), SlotSet("appointment_number", None)]
+    dispatcher.utter_message(text=f"改约成功！预约 {number} 已改为 {record['date']} {record['start']}，请按新时间携带材料到达。")
+    return [*clear("appointment"), SlotSet("appointment_number", None)]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Action
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.runtime import knowledge
 
@@ -17,4 +17,7 @@ class ActionRequestHuman(Action):
         dispatcher.utter_message(
             text=f"人工服务：请拨打政务服务便民热线{hall['hotline']}，由人工坐席为您服务；或在办公时间（{main['hours']}）"
                  f"到{main['name']}咨询窗口找工作人员。您也可以继续向我提问。")
-        return [SlotSet("failed_turns", 0), SlotSet("awaiting", None)]
+        events = [SlotSet("failed_turns", 0), SlotSet("awaiting", None)]
+        if tracker.active_loop.get("name"):        # asking for a person ends a form in progress
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events

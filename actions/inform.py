@@ -1,12 +1,11 @@
-"""A bare answer (a number, a date, a district, a service name) is read against what the
-assistant asked last, or, when nothing was asked, against what it names."""
+"""A bare answer (a number, a district, a service name) outside a form is read for what it
+names: a number is looked up, a district gets its hall, a service its guide."""
 from __future__ import annotations
 
 from rasa_sdk import Action
 
 from actions import turn
 from actions.answer_question import answer
-from actions.appointment import offer_slots
 from actions.case_status import query
 from actions.fallback import apologise
 from actions.hall_info import ActionHallInfo
@@ -23,8 +22,6 @@ class ActionHandleInform(Action):
         message = turn.text(tracker)
         if CASE_RE.search(message) or ID_RE.search(message) or (awaiting == "case_phone" and PHONE_RE.search(message)):
             return await query(dispatcher, tracker)
-        if awaiting in ("appointment_service", "appointment_slot"):
-            return await offer_slots(dispatcher, tracker)
         if turn.entity(tracker, "district") and not knowledge().retriever.mentioned_items(message):
             return await ActionHallInfo().run(dispatcher, tracker, domain)
         if message:

@@ -6,6 +6,8 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
 from assistant.config import settings
 from assistant.hall_client import HallClient
 from knowledge.base import KnowledgeBase
@@ -27,6 +29,16 @@ def knowledge() -> KnowledgeBase:
 
 
 @lru_cache(maxsize=1)
+def redis() -> aioredis.Redis:
+    cfg = settings()
+    return aioredis.Redis(host=cfg.redis_host, port=cfg.redis_port, db=cfg.redis_db)
+
+
+@lru_cache(maxsize=1)
 def hall() -> HallClient:
     cfg = settings()
     return HallClient(cfg.hall_url, cfg.hall_api_key, cfg.hall_timeout_s)
+
+
+# Loaded while rasa-sdk imports the actions, before it serves: the first citizen does not wait.
+knowledge()

@@ -1,6 +1,7 @@
 """The gateway application: mounts the channels, the health check and the web chat page."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import redis.asyncio as aioredis
@@ -9,6 +10,7 @@ from aiohttp import web
 from assistant import health
 from assistant.config import ROOT, Settings, settings
 from assistant.engine import RasaEngine
+from assistant.filing_queue import FilingWorker
 from assistant.gateway import Gateway
 from assistant.hall_client import HallClient
 from assistant.logs import setup_logging
@@ -21,6 +23,7 @@ ENGINE = web.AppKey("engine", RasaEngine)
 REDIS = web.AppKey("redis", aioredis.Redis)
 HALL = web.AppKey("hall", HallClient)
 SETTINGS = web.AppKey("settings", Settings)
+WORKER = web.AppKey("filing_worker", asyncio.Task)
 
 
 @web.middleware
@@ -65,11 +68,17 @@ def create_app(cfg: Settings | None = None) -> web.Application:
     app.router.add_get("/chat/", chat_page)
     app.router.add_static("/static/", STATIC)
 
+    async def start_worker(app: web.Application) -> None:
+        # Filings queued while the hall was unavailable are retried from every gateway process.
+        app[WORKER] = asyncio.create_task(FilingWorker(app[REDIS], app[HALL]).run())
+
     async def close(app: web.Application) -> None:
+        app[WORKER].cancel()
         await app[ENGINE].close()
         await app[HALL].close()
         await app[REDIS].aclose()
 
+    app.on_startup.append(start_worker)
     app.on_cleanup.append(close)
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from assistant import outbox
 from assistant.engine import EngineUnavailable, RasaEngine, Reply
 from assistant.identity import mask_text
 from assistant.sessions import Sessions, conversation_id
@@ -21,6 +22,7 @@ SILENT = "抱歉，我暂时无法回答这个问题。您可以换个说法，�
 class Gateway:
     def __init__(self, engine: RasaEngine, sessions: Sessions, max_chars: int):
         self.engine, self.sessions, self.max_chars = engine, sessions, max_chars
+        self.redis = sessions.redis
 
     async def handle(self, channel: str, user_id: str, text: str, metadata: dict | None = None) -> list[Reply]:
         """One citizen message in, the assistant's replies out. Raises BadUserId for a bad id."""
@@ -39,4 +41,6 @@ class Gateway:
             return [Reply(BUSY)]
         log.info("turn channel=%s conv=%s chars=%d replies=%d ms=%.0f text=%s", channel, conv, len(text),
                  len(replies), (time.monotonic() - started) * 1000, mask_text(text[:200]))
-        return replies or [Reply(SILENT)]
+        # Anything that arrived for this citizen since the last turn (e.g. the number of a
+        # filing the hall took late) comes first.
+        return await outbox.drain(self.redis, conv) + (replies or [Reply(SILENT)])

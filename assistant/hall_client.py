@@ -11,6 +11,14 @@ class HallUnavailable(Exception):
     """The hall did not answer in time or answered with a server error."""
 
 
+class HallRejected(Exception):
+    """The hall refused the request (4xx): bad data, a full slot, an unknown number."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
 class HallClient:
     def __init__(self, base_url: str, api_key: str, timeout_s: float = 5.0):
         self.base_url = base_url.rstrip("/")
@@ -32,6 +40,42 @@ class HallClient:
                 return resp.status, await resp.json()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise HallUnavailable(str(exc) or type(exc).__name__) from exc
+
+    async def _send(self, method: str, path: str, body: dict | None = None,
+                    idempotency_key: str | None = None) -> dict:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        try:
+            async with self._http().request(method, self.base_url + path, json=body, headers=headers) as resp:
+                if resp.status >= 500:
+                    raise HallUnavailable(f"hall answered {resp.status}")
+                data = await resp.json()
+                if resp.status >= 400:
+                    raise HallRejected(resp.status, data.get("error", ""), data.get("message", ""))
+                return data
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise HallUnavailable(str(exc) or type(exc).__name__) from exc
+
+    async def file(self, kind: str, record: dict, idempotency_key: str) -> dict:
+        """Files a complaint, consultation, appointment or opinion; safe to repeat with the same key."""
+        paths = {"complaint": "/api/v1/complaints", "consultation": "/api/v1/consultations",
+                 "appointment": "/api/v1/appointments"}
+        return await self._send("POST", paths[kind], record, idempotency_key)
+
+    async def record(self, kind: str, number: str) -> dict | None:
+        paths = {"complaint": "/api/v1/complaints/", "consultation": "/api/v1/consultations/",
+                 "appointment": "/api/v1/appointments/"}
+        try:
+            return await self._send("GET", paths[kind] + number)
+        except HallRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def reschedule(self, number: str, day: str, start: str) -> dict:
+        return await self._send("PATCH", f"/api/v1/appointments/{number}", {"date": day, "start": start})
+
+    async def cancel_appointment(self, number: str) -> dict:
+        return await self._send("DELETE", f"/api/v1/appointments/{number}")
 
     async def health(self) -> bool:
         try:

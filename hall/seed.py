@@ -1,5 +1,6 @@
-"""Realistic sample cases for the embedded hall, across the stages of standard 9.2.5, so the
-case-status path can be tried and tested without a real hall."""
+"""Seed data of the embedded hall: realistic sample cases across the stages of standard 9.2.5
+(so the case-status path can be tried and tested without a real hall), the halls that take
+appointments (9.2.2) and the opinion-collection topics (9.3.3)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -45,19 +46,75 @@ SAMPLES = [
 ]
 
 
+# Halls that take appointments (the city hall and the district centres of
+# knowledge/catalog/hall.yaml); id = the administrative division code.
+# (id, name, aliases, district, address, hours, phone, citizens per slot and service)
+HALLS = [
+    ("440300", "深圳市行政服务大厅", "市行政服务大厅|行政服务大厅|市民中心行政服务大厅|市民中心", "福田区",
+     "深圳市福田区福中三路市民中心B区", "周一至周五 9:00-12:00，14:00-18:00（法定节假日除外）", "12345", 4),
+    ("440303", "罗湖区政务服务中心", "罗湖区行政服务大厅|罗湖政务服务中心", "罗湖区",
+     "深圳市罗湖区文锦中路1008号", "周一至周五 9:00-12:00，14:00-18:00（法定节假日除外）", "12345", 6),
+    ("440305", "南山区政务服务中心", "南山区行政服务大厅|南山政务服务中心", "南山区",
+     "深圳市南山区南头街道南山大道与桃园路交汇处附近", "周一至周五 9:00-12:00，14:00-18:00（法定节假日除外）", "12345", 6),
+    ("440306", "宝安区政务服务中心", "宝安区行政服务大厅|宝安政务服务中心", "宝安区",
+     "深圳市宝安区新安街道宝安中心区", "周一至周五 9:00-12:00，14:00-18:00（法定节假日除外）", "12345", 6),
+    ("440307", "龙岗区政务服务中心", "龙岗区行政服务大厅|龙岗政务服务中心", "龙岗区",
+     "深圳市龙岗区龙城街道龙翔大道", "周一至周五 9:00-12:00，14:00-18:00（法定节假日除外）", "12345", 6),
+    ("440309", "龙华区政务服务中心", "龙华区行政服务大厅|龙华政务服务中心", "龙华区",
+     "深圳市龙华区龙华街道", "周一至周五 9:00-12:00，14:00-18:00（法定节假日除外）", "12345", 6),
+]
+
+# Opinion-collection topics (standard 9.3.3), open relative to the day the hall is first
+# started: (id, title, summary, department, department no., opened days ago, closes in days,
+# response time in working days). The last one has closed already.
+TOPICS = [
+    ("T01", "深圳市政务服务“一网通办”提升措施（征求意见稿）",
+     "围绕“高效办成一件事”，拟推行更多事项全程网上办、掌上办和跨区通办，减少材料提交和跑动次数。"
+     "欢迎就网上办事体验、办事指南清晰度和线上线下衔接提出意见建议。",
+     "深圳市政务服务和数据管理局", "000", 10, 30, 10),
+    ("T02", "居住证“全城通办”和电子居住证推广应用",
+     "拟实现居住证申领、签注在全市任一派出所户政窗口和网上办理，推广电子居住证在积分入学、"
+     "公积金提取等场景中替代实体证件。欢迎就办理流程和使用场景提出意见。",
+     "深圳市公安局", "001", 7, 21, 10),
+    ("T03", "住房公积金租房提取额度和频次调整方案（征求意见稿）",
+     "拟根据各区租金水平调整租房提取住房公积金的月度额度，并支持按月自动提取。欢迎缴存职工就额度标准、"
+     "提取频次和办理渠道提出意见。",
+     "深圳市住房公积金管理中心", "007", 5, 25, 15),
+    ("T04", "义务教育阶段学位申请积分办法修订",
+     "拟优化居住年限、社保缴纳年限等积分项目的计算方式，简化学位申请材料。欢迎家长就积分规则和"
+     "申请材料提出意见建议。",
+     "深圳市教育局", "008", 3, 27, 15),
+    ("T05", "2026年度民生实事项目建议征集",
+     "征集市民对教育、医疗、养老、住房、交通等领域民生实事项目的建议，已于征集期满后汇总研究。",
+     "深圳市发展和改革委员会", "000", 60, -30, 20),
+]
+
+
 def seed(store: Store, now: datetime | None = None) -> int:
-    """Inserts the samples once; returns how many were added."""
-    if store.count("SELECT COUNT(*) FROM cases"):
-        return 0
-    now = now or datetime.now()
-    statements = []
-    for number, code, name, typ, case_name, who, id17, phone, dept, ago, stages in SAMPLES:
-        applied = now - timedelta(days=ago)
-        statements.append(("INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?)",
+    """Inserts the samples once (safe when several processes start together); returns how many
+    sample cases were added. Halls are added when missing; topics when there are none."""
+    now = now or store.now().replace(tzinfo=None)
+    added = 0
+    with store.db.transaction() as tx:
+        if not tx.scalar("SELECT COUNT(*) FROM cases"):
+            for number, code, name, typ, case_name, who, id17, phone, dept, ago, stages in SAMPLES:
+                applied = now - timedelta(days=ago)
+                tx.execute("INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                            (number, code, name, typ, case_name, who, _id(id17), phone, dept,
-                            applied.isoformat(timespec="minutes"))))
-        for seq, (stage, after, handler, note) in enumerate(stages):
-            at = (applied + timedelta(days=after, hours=seq)).isoformat(timespec="minutes")
-            statements.append(("INSERT INTO case_stages VALUES (?,?,?,?,?,?)", (number, seq, stage, at, handler, note)))
-    store.transaction(statements)
-    return len(SAMPLES)
+                            applied.isoformat(timespec="minutes")))
+                for seq, (stage, after, handler, note) in enumerate(stages):
+                    at = (applied + timedelta(days=after, hours=seq)).isoformat(timespec="minutes")
+                    tx.execute("INSERT INTO case_stages VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                               (number, seq, stage, at, handler, note))
+            added = len(SAMPLES)
+        for row in HALLS:
+            tx.execute("INSERT INTO halls (id, name, aliases, district, address, hours, phone, per_slot) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", row)
+        if not tx.scalar("SELECT COUNT(*) FROM opinion_topics"):
+            today = now.date()
+            for tid, title, summary, dept, dept_no, ago, closes_in, days in TOPICS:
+                tx.execute("INSERT INTO opinion_topics (id, title, summary, department, department_no, opened_on, "
+                           "closes_on, respond_within_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                           (tid, title, summary, dept, dept_no, (today - timedelta(days=ago)).isoformat(),
+                            (today + timedelta(days=closes_in)).isoformat(), days))
+    return added

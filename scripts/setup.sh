@@ -8,12 +8,20 @@ profile="${1:-full}"
 ensure_debian_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
+  # The hall's tests run on PostgreSQL too, in a throwaway cluster (initdb) of their own.
+  if [ "$profile" = test ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    missing+=(postgresql)
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     command -v apt-get >/dev/null || die "apt-get not found; install ${missing[*]} by hand"
-    apt-get update -qq >&2 && apt-get install -y -qq "${missing[@]}" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
     # Debian starts its own redis on 6379; ours runs on its own port, so stop theirs.
     (systemctl disable --now redis-server >/dev/null 2>&1 || service redis-server stop >/dev/null 2>&1) || true
+    # Likewise Debian's default PostgreSQL cluster on 5432: the tests start their own.
+    if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+      (systemctl disable --now postgresql >/dev/null 2>&1 || service postgresql stop >/dev/null 2>&1) || true
+    fi
   fi
 }
 

@@ -1,5 +1,6 @@
-"""The reference hall's API, in-process on a temporary SQLite file."""
-from datetime import date, timedelta
+"""The reference hall's API, in-process on a fresh database: a temporary SQLite file and a
+throwaway PostgreSQL database (each test runs on both)."""
+from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -8,12 +9,13 @@ from hall import schedule
 from hall.app import create_app
 from hall.seed import SAMPLES, _id
 
+pytest_plugins = ["tests.hall.plugin"]
 KEY = "test-key"
 
 
 @pytest.fixture
-async def client(tmp_path):
-    async with TestClient(TestServer(create_app(tmp_path / "hall.db", KEY))) as c:
+async def client(db_target):
+    async with TestClient(TestServer(create_app(db_target, KEY))) as c:
         yield c
 
 
@@ -53,11 +55,12 @@ async def test_case_by_id_needs_a_matching_phone(client):
 
 async def test_slots_only_on_open_days_within_the_window(client):
     h = {"X-Hall-Key": KEY}
-    day = schedule.next_open_day(date.today())
+    today = schedule.now().date()          # the hall runs on Shenzhen time
+    day = schedule.next_open_day(today)
     body = await (await client.get("/api/v1/appointments/slots",
                                    params={"service_code": "440300-001-QR-0001", "date": day.isoformat()}, headers=h)).json()
     assert body["open"] and [s["start"] for s in body["slots"]] == schedule.slot_starts(day)
-    saturday = date.today() + timedelta(days=(5 - date.today().weekday()) % 7 or 7)
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
     closed = await (await client.get("/api/v1/appointments/slots",
                                      params={"service_code": "440300-001-QR-0001", "date": saturday.isoformat()},
                                      headers=h)).json()

@@ -1,0 +1,87 @@
+"""Filings the hall could not take right now (down or slow) wait in a Redis stream and are
+retried until they land; the citizen then gets the number through the outbox.
+
+Each filing carries its idempotency key, so a retry after a lost answer never files twice.
+Consumers form a group: several gateway processes share the work, and a filing taken by a
+process that died is claimed again after CLAIM_IDLE_MS."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+
+import redis.asyncio as aioredis
+
+from assistant import outbox
+from assistant.engine import Reply
+from assistant.hall_client import HallClient, HallRejected, HallUnavailable
+
+log = logging.getLogger(__name__)
+STREAM, GROUP = "filings", "filers"
+CLAIM_IDLE_MS = 15_000     # a filing not acknowledged for this long is tried again
+POLL_MS = 2_000
+
+
+async def enqueue(redis: aioredis.Redis, kind: str, record: dict, key: str, conversation: str) -> None:
+    await redis.xadd(STREAM, {"kind": kind, "record": json.dumps(record, ensure_ascii=False), "key": key,
+                              "conversation": conversation})
+
+
+async def pending(redis: aioredis.Redis) -> int:
+    """Filings not yet landed (queued or being retried)."""
+    try:
+        return int((await redis.xinfo_stream(STREAM))["length"])
+    except aioredis.ResponseError:
+        return 0
+
+
+def landed_text(kind: str, result: dict) -> str:
+    from assistant.filing_text import filed_text   # the same words as a direct filing
+    return "您之前提交的内容已成功受理。\n" + filed_text(kind, result)
+
+
+class FilingWorker:
+    def __init__(self, redis: aioredis.Redis, hall: HallClient):
+        self.redis, self.hall = redis, hall
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+        except aioredis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self) -> None:
+        await self._ensure_group()
+        while True:
+            try:
+                # Others' (or our own) stalled filings first, then new ones.
+                _, claimed, _ = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=10)
+                fresh = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=10, block=POLL_MS)
+                entries = list(claimed) + [e for _, batch in fresh for e in batch]
+                for entry_id, fields in entries:
+                    await self._file(entry_id, {k.decode(): v.decode() for k, v in fields.items()})
+            except asyncio.CancelledError:
+                raise
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning("filing queue unavailable: %s", exc)
+                await asyncio.sleep(POLL_MS / 1000)
+
+    async def _file(self, entry_id: bytes, f: dict) -> None:
+        try:
+            result = await self.hall.file(f["kind"], json.loads(f["record"]), f["key"])
+        except HallUnavailable as exc:
+            log.info("hall still unavailable for queued %s: %s", f["kind"], exc)
+            return                                  # stays pending; claimed again later
+        except HallRejected as exc:
+            log.warning("hall rejected queued %s: %s", f["kind"], exc)
+            await outbox.push(self.redis, f["conversation"], Reply(
+                "抱歉，您之前提交的内容未能受理（信息不完整或已失效），请重新提交，或拨打12345热线。"))
+        else:
+            await outbox.push(self.redis, f["conversation"], Reply(landed_text(f["kind"], result)))
+            log.info("queued %s landed as %s", f["kind"], result.get("number"))
+        await self.redis.xack(STREAM, GROUP, entry_id)
+        await self.redis.xdel(STREAM, entry_id)
