@@ -27,12 +27,13 @@ FORMS = {
     "consultation": ("consultation_form", ["consult_content", "consult_department", "consult_type",
                                            "consult_public", "citizen_name", "citizen_phone"]),
     "appointment": ("appointment_form", ["service_code", "appt_date", "appt_time", "citizen_name", "citizen_phone"]),
+    "opinion": ("opinion_form", ["opinion_content", "citizen_phone"]),
 }
 KIND_OF_FORM = {form: kind for kind, (form, _) in FORMS.items()}
 LABELS = {"complaint_content": "投诉内容", "complaint_department": "被投诉部门", "complaint_type": "投诉类型",
           "respondent_name": "被投诉人", "consult_content": "咨询内容", "consult_department": "咨询部门",
           "consult_type": "咨询类型", "consult_public": "是否公开", "service_code": "预约事项", "appt_date": "预约日期",
-          "appt_time": "预约时段", "citizen_name": "姓名", "citizen_phone": "手机号码"}
+          "appt_time": "预约时段", "citizen_name": "姓名", "citizen_phone": "手机号码", "opinion_content": "意见建议"}
 # A citizen calling off what is in progress, whatever intent the classifier heard
 # ("算了不投诉了" mentions 投诉 but is no new complaint).
 CANCEL_RE = re.compile(r"^(算了|取消|不用了|不要了|不办了|不投诉了|不咨询了|不约了|不预约了)|算了|不投诉了|不咨询了|不预约了|取消吧")
@@ -73,6 +74,9 @@ def record_for(kind: str, tracker: Tracker) -> dict:
                 "public": s("consult_public") == "是", "subject": content[:30], "content": content,
                 "attachments": [], "name": s("citizen_name"), "phone": s("citizen_phone"), "channel": channel,
                 "item_code": s("service_code") or ""}
+    if kind == "opinion":
+        return {"topic_id": s("opinion_topic"), "content": s("opinion_content"), "name": "",
+                "phone": s("citizen_phone"), "channel": channel}
     return {"service_code": s("service_code"), "hall": "市行政服务大厅", "date": s("appt_date"),
             "start": s("appt_time"), "name": s("citizen_name"), "phone": s("citizen_phone"), "channel": channel}
 
@@ -124,7 +128,7 @@ class ActionFilingSummary(Action):
         if kind is None:
             return []
         lines = [f"{LABELS[s]}：{shown(s, tracker.get_slot(s))}" for s in FORMS[kind][1] if tracker.get_slot(s)]
-        title = {"complaint": "投诉", "consultation": "咨询", "appointment": "预约"}[kind]
+        title = {"complaint": "投诉", "consultation": "咨询", "appointment": "预约", "opinion": "意见建议"}[kind]
         dispatcher.utter_message(text=f"请核对您的{title}信息：\n" + "\n".join(lines) +
                                       "\n确认无误后提交，提交后将生成受理编号。",
                                  buttons=CONFIRM_BUTTONS)
@@ -218,3 +222,35 @@ async def reschedule(dispatcher: CollectingDispatcher, tracker: Tracker, record:
         return [*clear("appointment"), SlotSet("appointment_number", None)]
     dispatcher.utter_message(text=f"改约成功！预约 {number} 已改为 {record['date']} {record['start']}，请按新时间携带材料到达。")
     return [*clear("appointment"), SlotSet("appointment_number", None)]
+
+
+class ActionGiveOpinion(Action):
+    """Opinion collection (standard 9.3.3): the current topics, then the opinion on one of them."""
+
+    def name(self) -> str:
+        return "action_give_opinion"
+
+    async def run(self, dispatcher, tracker, domain):
+        try:
+            topics = await hall().opinion_topics()
+        except (HallUnavailable, HallRejected):
+            dispatcher.utter_message(text="抱歉，意见征集系统暂时无法访问，请稍后再试。")
+            return []
+        chosen = turn.entity(tracker, "opinion_topic")
+        topic = next((t for t in topics if t["id"] == chosen), None)
+        if topic:
+            dispatcher.utter_message(text=f"议题：{topic['title']}\n{topic.get('summary', '')}\n"
+                                          f"征集截止：{topic.get('closes_on', '')}；"
+                                          f"提交后{topic['respond_within_days']}个工作日内反馈。")
+            return [*clear("opinion"), SlotSet("opinion_topic", topic["id"]), FollowupAction("opinion_form")]
+        if not topics:
+            dispatcher.utter_message(text="目前没有正在征集意见的议题。您也可以通过“我要咨询”提交建议。")
+            return []
+        lines = [f"{n}. {t['title']}（截止{t.get('closes_on', '')}，{t['respond_within_days']}个工作日内反馈）"
+                 for n, t in enumerate(topics, 1)]
+        dispatcher.utter_message(text="正在征求意见的议题有：\n" + "\n".join(lines) + "\n请选择您要发表意见的议题。",
+                                 buttons=[{"title": t["title"][:20],
+                                           "payload": "/give_opinion" + json.dumps({"opinion_topic": t["id"]},
+                                                                                  ensure_ascii=False)}
+                                          for t in topics])
+        return []

@@ -187,3 +187,19 @@ async def _free_starts(service_code: str | None, day: str | None) -> list[str]:
         return []
     result = await _slots(service_code, date.fromisoformat(day))
     return [s["start"] for s in (result or {}).get("slots", [])]
+
+
+class ValidateOpinionForm(FilingForm, FormValidationAction):
+    def name(self) -> str:
+        return "validate_opinion_form"
+
+    def parse(self, tracker, text, requested):
+        values = {"citizen_phone": find_phone(text)}
+        problem = None
+        if requested == "opinion_content":
+            if len(text) < 5:
+                return values, "请把意见或建议写得具体一些（至少5个字）。"
+            values["opinion_content"] = text
+        if requested == "citizen_phone" and not values["citizen_phone"]:
+            problem = "请留下11位手机号码，便于反馈时联系您。"
+        return values, problem

@@ -16,4 +16,8 @@ def filed_text(kind: str, result: dict) -> str:
         return (f"预约成功！预约编号：{number}。{result.get('date', '')} {result.get('start', '')}，"
                 f"{result.get('hall', '')}，办理{result.get('service_name') or result.get('service_code', '')}。"
                 f"请携带所需材料提前10分钟到达。如需改约或取消，请发送“改约{number}”或“取消预约{number}”。")
+    if kind == "opinion":
+        return (f"感谢您的意见！已提交至“{result.get('topic_title', '')}”，编号：{number}。"
+                f"相关部门将在{result.get('respond_within_days', 10)}个工作日内（{result.get('respond_by', '')}前）"
+                f"汇总研究并公开反馈。")
     return f"已受理，编号：{number}。"

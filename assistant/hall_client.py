@@ -57,9 +57,17 @@ class HallClient:
 
     async def file(self, kind: str, record: dict, idempotency_key: str) -> dict:
         """Files a complaint, consultation, appointment or opinion; safe to repeat with the same key."""
+        if kind == "opinion":                  # opinions are filed under their topic
+            body = {k: v for k, v in record.items() if k != "topic_id"}
+            return await self._send("POST", f"/api/v1/opinion-topics/{record['topic_id']}/opinions", body,
+                                    idempotency_key)
         paths = {"complaint": "/api/v1/complaints", "consultation": "/api/v1/consultations",
                  "appointment": "/api/v1/appointments"}
         return await self._send("POST", paths[kind], record, idempotency_key)
+
+    async def opinion_topics(self) -> list[dict]:
+        """Current opinion-collection topics (standard 9.3.3)."""
+        return (await self._send("GET", "/api/v1/opinion-topics"))["topics"]
 
     async def record(self, kind: str, number: str) -> dict | None:
         paths = {"complaint": "/api/v1/complaints/", "consultation": "/api/v1/consultations/",

@@ -160,3 +160,17 @@ def test_hall_down_while_filing_then_exactly_one_record(stack):
     time.sleep(2)
     assert hall_get(stack, "/api/v1/statistics")["total"]["received"] == received + 1
     assert hall_get(stack, f"/api/v1/complaints/{number}")["content"] == "南山区政务服务中心取号机坏了一上午没人管"
+
+
+def test_opinion_on_a_current_topic(stack):
+    me = fresh()
+    topics = stack.say(me, "现在有哪些征求意见的政策，我想提个建议")
+    text = reply_text(topics)
+    assert "征求意见" in text and "个工作日内反馈" in text
+    payload = next(b["payload"] for r in topics for b in r.get("buttons", []) if "opinion_topic" in b["payload"])
+    assert "意见或建议" in reply_text(stack.say(me, payload))
+    assert "手机" in reply_text(stack.say(me, "建议网上办事能保存草稿，材料不用每次重新上传"))
+    summary = reply_text(stack.say(me, "13500135000"))
+    assert "请核对" in summary and "保存草稿" in summary
+    filed = reply_text(stack.say(me, "确认"))
+    assert re.search(r"YJ\d{17}", filed) and "个工作日内" in filed
