@@ -46,14 +46,21 @@ async def manage(dispatcher: CollectingDispatcher, number: str, text: str) -> li
 RESCHEDULE_OR_CANCEL = re.compile(r"改约|改期|改时间|换个时间|换时间|调整|取消|不去了|退掉|退约")
 
 
-async def ask_cancel(dispatcher: CollectingDispatcher, number: str) -> list:
+async def active_appointment(dispatcher: CollectingDispatcher, number: str) -> dict | None:
+    """The booked appointment with this number, or None after telling the citizen why not."""
     try:
         appt = await hall().record("appointment", number)
     except HallUnavailable:
         dispatcher.utter_message(text=HALL_DOWN)
-        return []
+        return None
     if appt is None or appt.get("status") == "cancelled":
         dispatcher.utter_message(text=f"没有找到有效的预约 {number}，请核对预约编号。")
+        return None
+    return appt
+
+
+async def ask_cancel(dispatcher: CollectingDispatcher, number: str) -> list:
+    if (appt := await active_appointment(dispatcher, number)) is None:
         return []
     dispatcher.utter_message(
         text=f"确认取消预约 {number}（{appt['date']} {appt['start']}，{appt['hall']}）吗？取消后该时段将释放给其他市民。",
@@ -62,13 +69,7 @@ async def ask_cancel(dispatcher: CollectingDispatcher, number: str) -> list:
 
 
 async def start_reschedule(dispatcher: CollectingDispatcher, number: str) -> list:
-    try:
-        appt = await hall().record("appointment", number)
-    except HallUnavailable:
-        dispatcher.utter_message(text=HALL_DOWN)
-        return []
-    if appt is None or appt.get("status") == "cancelled":
-        dispatcher.utter_message(text=f"没有找到有效的预约 {number}，请核对预约编号。")
+    if (appt := await active_appointment(dispatcher, number)) is None:
         return []
     dispatcher.utter_message(text=f"好的，为预约 {number}（原定{appt['date']} {appt['start']}）改约。")
     return [SlotSet("appointment_number", number), SlotSet("service_code", appt["service_code"]),

@@ -87,16 +87,24 @@ def idempotency_key(tracker: Tracker, kind: str, record: dict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
+async def redirected(dispatcher, tracker: Tracker, domain, own_words: tuple[str, ...]) -> list | None:
+    """What a message that was heard as "file X" really is, if not that: calling off a filing in
+    progress, or a question about a service without X's own words. None: it does start X."""
+    text = tracker.latest_message.get("text", "")
+    if CANCEL_RE.search(text) and (tracker.active_loop.get("name") or tracker.get_slot("awaiting")):
+        return await ActionCancelFiling().run(dispatcher, tracker, domain)
+    if is_service_question(tracker) and not any(w in text for w in own_words):
+        return answer(dispatcher, tracker)
+    return None
+
+
 class ActionFileComplaint(Action):
     def name(self) -> str:
         return "action_file_complaint"
 
     async def run(self, dispatcher, tracker, domain):
-        text = tracker.latest_message.get("text", "")
-        if CANCEL_RE.search(text) and (tracker.active_loop.get("name") or tracker.get_slot("awaiting")):
-            return await ActionCancelFiling().run(dispatcher, tracker, domain)
-        if is_service_question(tracker) and not any(w in text for w in COMPLAINT_WORDS):
-            return answer(dispatcher, tracker)
+        if (events := await redirected(dispatcher, tracker, domain, COMPLAINT_WORDS)) is not None:
+            return events
         dispatcher.utter_message(text="好的，我来帮您登记投诉。投诉受理后会给您受理编号，5个工作日内答复。")
         return [*clear("complaint"), FollowupAction("complaint_form")]
 
@@ -106,11 +114,8 @@ class ActionFileConsultation(Action):
         return "action_file_consultation"
 
     async def run(self, dispatcher, tracker, domain):
-        text = tracker.latest_message.get("text", "")
-        if CANCEL_RE.search(text) and (tracker.active_loop.get("name") or tracker.get_slot("awaiting")):
-            return await ActionCancelFiling().run(dispatcher, tracker, domain)
-        if is_service_question(tracker) and not any(w in text for w in LEAVE_WORDS):
-            return answer(dispatcher, tracker)
+        if (events := await redirected(dispatcher, tracker, domain, LEAVE_WORDS)) is not None:
+            return events
         hotline = knowledge().catalog.hall["hotline"]
         dispatcher.utter_message(text="好的，我来帮您提交咨询，由部门工作人员在3个工作日内答复。"
                                       f"大部分办事问题也可以直接问我，或拨打{hotline}热线。")
