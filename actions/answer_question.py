@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import render, turn
 from actions.fallback import apologise
 from actions.runtime import knowledge
+from assistant.identity import CASE_RE, ID_RE
 from knowledge.base import SURE, UNSURE
 from knowledge.catalog import Item
 
@@ -21,7 +22,7 @@ FOLLOW_UP_CHARS = 12
 FAQ_MARGIN = 0.02
 
 
-def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+async def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     kb = knowledge()
     aspect = render.canonical_aspect(turn.entity(tracker, "guide_aspect"))
     code = turn.entity(tracker, "service_code")
@@ -38,7 +39,7 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     if previous and aspect and not mentioned and (top is None or top.score < SURE or follows_up(tracker)):
         return show_guide(dispatcher, previous, aspect)
     if top is None or top.score < UNSURE:
-        return apologise(dispatcher, tracker)
+        return await not_in_knowledge(dispatcher, tracker, message)
 
     own = next((h for h in hits if h.kind == "item"), None)
     if top.kind == "faq" and not aspect and (turn.intent(tracker) == "ask_faq" or not top.code or own is None
@@ -53,6 +54,19 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         dispatcher.utter_message(text="您要找的也可能是：" + render.related_items_text(others),
                                  buttons=[render.item_button(i) for i in others])
     return events
+
+
+async def not_in_knowledge(dispatcher: CollectingDispatcher, tracker: Tracker, message: str) -> list:
+    """A message the knowledge base cannot answer may still carry a number to look up
+    ("ZX…答复了吗") or ask about the hall itself ("投诉电话多少"), whatever intent it was heard as."""
+    from actions.case_status import query        # imports this module
+    from actions.hall_info import ActionHallInfo, about_the_hall
+
+    if CASE_RE.search(message) or ID_RE.search(message):
+        return await query(dispatcher, tracker)
+    if about_the_hall(message):
+        return await ActionHallInfo().run(dispatcher, tracker, {})
+    return apologise(dispatcher, tracker)
 
 
 def names_a_service(tracker: Tracker) -> bool:
@@ -96,4 +110,4 @@ class ActionAnswerQuestion(Action):
         return "action_answer_question"
 
     async def run(self, dispatcher, tracker, domain):
-        return answer(dispatcher, tracker)
+        return await answer(dispatcher, tracker)

@@ -68,7 +68,7 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         return []
     if not any(w in message for w in PROGRESS_WORDS) and (
             is_service_question(tracker) or (hits := knowledge().search(message, k=1)) and hits[0].score >= SURE):
-        return answer(dispatcher, tracker)   # "身份证丢了能补吗" names an ID card, asks no status
+        return await answer(dispatcher, tracker)   # "身份证丢了能补吗" names an ID card, asks no status
     dispatcher.utter_message(text="请提供办件的受理编号（两个字母加17位数字，如 QR00120261102000101，见受理回执或短信），"
                                   "或者提供申请人身份证号码，我来为您查询办件进度。")
     return [SlotSet("awaiting", "case_number")]

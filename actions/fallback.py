@@ -7,7 +7,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render, turn
+from actions.hall_info import about_the_hall
 from actions.runtime import knowledge
+from assistant.identity import CASE_RE
 from knowledge.base import SURE, UNSURE
 
 # Below this the "closest" services are noise and are not suggested.
@@ -40,9 +42,13 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher, tracker, domain):
+        if CASE_RE.search(turn.text(tracker)) or about_the_hall(turn.text(tracker)):
+            # A number to look up or a question about the hall is never out of scope.
+            from actions.answer_question import not_in_knowledge
+            return await not_in_knowledge(dispatcher, tracker, turn.text(tracker))
         if turn.intent(tracker) == "nlu_fallback" and not turn.is_button(tracker):
             hits = knowledge().search(turn.text(tracker), k=1)
             if hits and hits[0].score >= ANSWER_ANYWAY:
                 from actions.answer_question import answer
-                return answer(dispatcher, tracker)
+                return await answer(dispatcher, tracker)
         return apologise(dispatcher, tracker)

@@ -94,7 +94,7 @@ async def redirected(dispatcher, tracker: Tracker, domain, own_words: tuple[str,
     if CANCEL_RE.search(text) and (tracker.active_loop.get("name") or tracker.get_slot("awaiting")):
         return await ActionCancelFiling().run(dispatcher, tracker, domain)
     if is_service_question(tracker) and not any(w in text for w in own_words):
-        return answer(dispatcher, tracker)
+        return await answer(dispatcher, tracker)
     return None
 
 
@@ -170,7 +170,7 @@ class ActionFormBack(Action):
         kind = KIND_OF_FORM.get(form or "") or (awaiting[8:] if awaiting.startswith("confirm_") else None)
         if kind not in FORMS:
             if is_service_question(tracker):         # "下一步怎么办" about a service is a question
-                return answer(dispatcher, tracker)
+                return await answer(dispatcher, tracker)
             dispatcher.utter_message(text="当前没有正在填写的内容。请问有什么可以帮您？")
             return []
         slots = FORMS[kind][1]

@@ -16,6 +16,14 @@ TOPICS = {
 }
 
 
+HALL_WORDS = ("大厅", "服务中心", "政务", "窗口", "办事", "热线", "电话", "市民中心")
+
+
+def about_the_hall(text: str) -> bool:
+    """A question about the hall itself, even when not classified as one ("投诉电话多少")."""
+    return topic_of(text) is not None and any(w in text for w in HALL_WORDS)
+
+
 def topic_of(text: str) -> str | None:
     for topic, words in TOPICS.items():
         if any(w in text for w in words):

@@ -25,5 +25,5 @@ class ActionHandleInform(Action):
         if turn.entity(tracker, "district") and not knowledge().retriever.mentioned_items(message):
             return await ActionHallInfo().run(dispatcher, tracker, domain)
         if message:
-            return answer(dispatcher, tracker)
+            return await answer(dispatcher, tracker)
         return apologise(dispatcher, tracker)

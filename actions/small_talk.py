@@ -16,6 +16,6 @@ class ActionSmallTalk(Action):
 
     async def run(self, dispatcher, tracker, domain):
         if is_service_question(tracker):
-            return answer(dispatcher, tracker)
+            return await answer(dispatcher, tracker)
         dispatcher.utter_message(response=RESPONSES.get(turn.intent(tracker), "utter_help"))
         return []
