@@ -6,6 +6,7 @@ from rasa_sdk.events import SlotSet
 
 from actions import render, turn
 from actions.runtime import knowledge
+from knowledge.base import SURE
 
 TOPICS = {
     "hours": ("几点", "时间", "上班", "下班", "开门", "关门", "营业", "周末", "周六", "周日", "节假日", "午休", "中午"),
@@ -64,6 +65,12 @@ class ActionHallInfo(Action):
     async def run(self, dispatcher, tracker, domain):
         hall = knowledge().catalog.hall
         text = turn.text(tracker)
+        if not turn.is_button(tracker) and not about_the_hall(text):
+            # "在深圳上班一年了，户口怎么迁" says 上班 but asks about a service.
+            hits = knowledge().search(text, k=1)
+            if hits and hits[0].code and hits[0].score >= SURE:
+                from actions.answer_question import answer   # imports this module
+                return await answer(dispatcher, tracker)
         district = turn.entity(tracker, "district") or tracker.get_slot("district")
         branch = branch_for(hall, text, district)
         topic = topic_of(text)

@@ -14,10 +14,15 @@ key=$(hash_files "$config" nlu/domain.yml requirements/rasa.txt $(find nlu/data 
 models="$HALL_CACHE/rasa-models"
 name="$profile-$key"
 if [ ! -f "$models/$name.tar.gz" ]; then
-  log "training the Rasa model ($profile) -> $models/$name.tar.gz"
+  mkdir -p "$VAR/logs"
+  trainlog="$VAR/logs/train-$profile.log"
+  log "training the Rasa model ($profile; a few minutes; log: $trainlog)"
   started=$(date +%s)
-  "$RASA_PY" -m rasa train --config "$config" --domain nlu/domain.yml --data nlu/data \
-      --out "$models" --fixed-model-name "$name" >&2 || die "rasa train failed"
+  if ! "$RASA_PY" -m rasa train --config "$config" --domain nlu/domain.yml --data nlu/data \
+      --out "$models" --fixed-model-name "$name" > "$trainlog" 2>&1; then
+    tail -n 40 "$trainlog" >&2
+    die "rasa train failed (full log: $trainlog)"
+  fi
   log "trained in $(( $(date +%s) - started ))s"
 fi
 echo "$models/$name.tar.gz"
