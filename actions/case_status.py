@@ -10,9 +10,9 @@ from actions import turn
 from actions.answer_question import answer, is_service_question
 from actions.appointment import RESCHEDULE_OR_CANCEL, manage
 from actions.runtime import hall, knowledge
-from knowledge.base import SURE
 from assistant.hall_client import HallUnavailable
 from assistant.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, valid_id_number
+from knowledge.base import SURE
 
 # Words that show a status question ("办到哪了") rather than a question about a service.
 PROGRESS_WORDS = ("进度", "办到", "到哪", "状态", "结果", "查询", "查一下", "查下", "审批", "办结", "受理了")

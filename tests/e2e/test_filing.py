@@ -108,9 +108,23 @@ def test_consultation_is_filed_and_answerable_by_number(stack):
     assert number in reply_text(stack.say(fresh(), f"{number}答复了吗"))
 
 
+def _open_days(n: int) -> list[str]:
+    """The next n days the hall takes appointments, as citizens write them ("12月2日")."""
+    from datetime import date
+
+    from hall.schedule import next_open_day
+
+    days, d = [], date.today()
+    while len(days) < n:
+        d = next_open_day(d)
+        days.append(f"{d.month}月{d.day}日")
+    return days
+
+
 def test_book_move_and_cancel_an_appointment(stack):
     me = fresh()
-    first = reply_text(stack.say(me, "我要预约下周三去办居住证"))
+    first_day, second_day = _open_days(3)[1:]
+    first = reply_text(stack.say(me, f"我要预约{first_day}去办居住证"))
     assert "居住证" in first and "09:00" in first
     summary = reply_text(stack.say(me, "09:00"))
     if "姓名" in summary:
@@ -121,7 +135,7 @@ def test_book_move_and_cancel_an_appointment(stack):
     booked = reply_text(stack.say(me, "确认"))
     number = NUMBER.search(booked).group()
     assert number.startswith("YY")
-    moved = converse(stack, me, [f"改约{number}", "下周四", "14:30"])
+    moved = converse(stack, me, [f"改约{number}", second_day, "14:30"])
     assert "请核对" in moved[-1]
     assert "改约成功" in reply_text(stack.say(me, "确认"))
     assert hall_get(stack, f"/api/v1/appointments/{number}")["start"] == "14:30"
