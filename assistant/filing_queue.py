@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from assistant import outbox
 from assistant.engine import Reply
+from assistant.filing_text import filed_text
 from assistant.hall_client import HallClient, HallRejected, HallUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,16 +30,8 @@ async def enqueue(redis: aioredis.Redis, kind: str, record: dict, key: str, conv
                               "conversation": conversation})
 
 
-async def pending(redis: aioredis.Redis) -> int:
-    """Filings not yet landed (queued or being retried)."""
-    try:
-        return int((await redis.xinfo_stream(STREAM))["length"])
-    except aioredis.ResponseError:
-        return 0
-
-
 def landed_text(kind: str, result: dict) -> str:
-    from assistant.filing_text import filed_text   # the same words as a direct filing
+    """The same words as a direct filing, introduced as news about an earlier one."""
     return "您之前提交的内容已成功受理。\n" + filed_text(kind, result)
 
 
