@@ -11,7 +11,7 @@ from assistant.identity import mask_name, mask_phone
 from hall import schedule, validation as v
 from hall.departments import UNKNOWN, from_item_code
 from hall.db import Tx
-from hall.errors import bad_request, conflict, not_found
+from hall.errors import bad_request, conflict, found_or_404
 from hall.services import service
 from hall.store import KIND_APPOINTMENT, Store, next_number
 
@@ -110,10 +110,7 @@ def _appointment(tx: Tx, number: str) -> dict | None:
 
 def appointment(store: Store, number: str) -> dict:
     with store.db.read() as tx:
-        found = _appointment(tx, number)
-    if found is None:
-        raise not_found("no appointment with this number")
-    return found
+        return found_or_404(_appointment(tx, number), "no appointment with this number")
 
 
 def _take_place(tx: Tx, hall: dict, service_code: str, day: str, start: str) -> None:
@@ -179,9 +176,8 @@ def reschedule(store: Store, number: str, body) -> dict:
 
     def run(tx: Tx) -> dict:
         now = store.now()
-        row = tx.one("SELECT * FROM appointments WHERE number = ?", (number,))
-        if row is None:
-            raise not_found("no appointment with this number")
+        row = found_or_404(tx.one("SELECT * FROM appointments WHERE number = ?", (number,)),
+                           "no appointment with this number")
         if row["status"] != "booked":
             raise conflict("not_active", "this appointment was cancelled")
         if row["day"] < now.date().isoformat():
@@ -214,9 +210,8 @@ def cancel(store: Store, number: str) -> dict:
     """Cancels and frees the place; cancelling a cancelled appointment changes nothing."""
     def run(tx: Tx) -> dict:
         now = store.now()
-        row = tx.one("SELECT * FROM appointments WHERE number = ?", (number,))
-        if row is None:
-            raise not_found("no appointment with this number")
+        row = found_or_404(tx.one("SELECT * FROM appointments WHERE number = ?", (number,)),
+                           "no appointment with this number")
         if row["status"] == "cancelled":
             return _appointment(tx, number)
         if row["day"] < now.date().isoformat():

@@ -20,5 +20,12 @@ def not_found(message: str) -> HallError:
     return HallError(404, "not_found", message)
 
 
+def found_or_404(value, message: str):
+    """`value` itself, or a 404 with `message` where there is none."""
+    if value is None:
+        raise not_found(message)
+    return value
+
+
 def conflict(code: str, message: str, **extra) -> HallError:
     return HallError(409, code, message, **extra)

@@ -7,7 +7,7 @@ from assistant.identity import mask_name, mask_phone
 from hall import schedule, validation as v
 from hall.departments import department_no, from_item_code
 from hall.db import Tx
-from hall.errors import conflict, not_found
+from hall.errors import conflict, found_or_404
 from hall.store import KIND_COMPLAINT, KIND_CONSULTATION, KIND_OPINION, Store, next_number
 
 # 9.3.1.3: offline consultations are answered regularly; the hall promises 3 working days.
@@ -93,10 +93,7 @@ def _consultation(tx: Tx, number: str) -> dict | None:
 
 def consultation(store: Store, number: str) -> dict:
     with store.db.read() as tx:
-        found = _consultation(tx, number)
-    if found is None:
-        raise not_found("no consultation with this number")
-    return found
+        return found_or_404(_consultation(tx, number), "no consultation with this number")
 
 
 def answer_consultation(store: Store, number: str, body) -> dict:
@@ -106,9 +103,8 @@ def answer_consultation(store: Store, number: str, body) -> dict:
     staff = v.text(body, "staff", max_len=40)
 
     def run(tx: Tx) -> dict:
-        row = tx.one("SELECT status FROM consultations WHERE number = ?", (number,))
-        if row is None:
-            raise not_found("no consultation with this number")
+        row = found_or_404(tx.one("SELECT status FROM consultations WHERE number = ?", (number,)),
+                           "no consultation with this number")
         if row["status"] == "answered":
             raise conflict("already_answered", "this consultation has already been answered")
         now = store.now().isoformat()
@@ -180,10 +176,7 @@ def file_complaint(store: Store, body, idem_key: str | None, scope: str) -> tupl
 
 def complaint(store: Store, number: str) -> dict:
     with store.db.read() as tx:
-        found = _complaint(tx, number, store.today())
-    if found is None:
-        raise not_found("no complaint with this number")
-    return found
+        return found_or_404(_complaint(tx, number, store.today()), "no complaint with this number")
 
 
 def complaint_result(store: Store, number: str, body) -> dict:
@@ -194,9 +187,8 @@ def complaint_result(store: Store, number: str, body) -> dict:
     measures = v.text(body, "measures", max_len=2000, multiline=True, required=False)
 
     def run(tx: Tx) -> dict:
-        row = tx.one("SELECT status FROM complaints WHERE number = ?", (number,))
-        if row is None:
-            raise not_found("no complaint with this number")
+        row = found_or_404(tx.one("SELECT status FROM complaints WHERE number = ?", (number,)),
+                           "no complaint with this number")
         if row["status"] == "completed":
             raise conflict("already_completed", "this complaint already has its result")
         now = store.now()
@@ -235,9 +227,8 @@ def submit_opinion(store: Store, topic_id: str, body, idem_key: str | None, scop
             "channel": v.channel(body)}
 
     def make(tx: Tx, now: datetime) -> dict:
-        topic = tx.one("SELECT * FROM opinion_topics WHERE id = ?", (topic_id,))
-        if topic is None:
-            raise not_found("no opinion topic with this id")
+        topic = found_or_404(tx.one("SELECT * FROM opinion_topics WHERE id = ?", (topic_id,)),
+                             "no opinion topic with this id")
         today = now.date().isoformat()
         if not topic["opened_on"] <= today <= topic["closes_on"]:
             raise conflict("topic_closed", f"this topic takes opinions from {topic['opened_on']} "
