@@ -50,6 +50,15 @@ def clear(kind: str) -> list:
     return [SlotSet(s, None) for s in FORMS[kind][1] if s not in keep] + [SlotSet("awaiting", None)]
 
 
+def filing_kind(tracker: Tracker) -> str | None:
+    """The filing in progress: the active form's, or the one whose summary awaits confirmation."""
+    awaiting = tracker.get_slot("awaiting") or ""
+    kind = KIND_OF_FORM.get(tracker.active_loop.get("name") or "")
+    if kind is None and awaiting.startswith("confirm_") and awaiting[8:] in FORMS:
+        kind = awaiting[8:]
+    return kind
+
+
 def shown(slot: str, value: str) -> str:
     if slot == "service_code":
         item = knowledge().item(value)
@@ -152,9 +161,9 @@ class ActionCancelFiling(Action):
         return "action_cancel_filing"
 
     async def run(self, dispatcher, tracker, domain):
-        kind = KIND_OF_FORM.get(tracker.active_loop.get("name") or "") or (tracker.get_slot("awaiting") or "")[8:]
+        kind = filing_kind(tracker)
         dispatcher.utter_message(text="好的，已取消，没有提交任何内容。还有其他可以帮您的吗？")
-        events = clear(kind) if kind in FORMS else [SlotSet("awaiting", None)]
+        events = clear(kind) if kind else [SlotSet("awaiting", None)]
         return [ActiveLoop(None), SlotSet("requested_slot", None), *events]
 
 
@@ -166,9 +175,8 @@ class ActionFormBack(Action):
 
     async def run(self, dispatcher, tracker, domain):
         form = tracker.active_loop.get("name")
-        awaiting = tracker.get_slot("awaiting") or ""
-        kind = KIND_OF_FORM.get(form or "") or (awaiting[8:] if awaiting.startswith("confirm_") else None)
-        if kind not in FORMS:
+        kind = filing_kind(tracker)
+        if kind is None:
             if is_service_question(tracker):         # "下一步怎么办" about a service is a question
                 return await answer(dispatcher, tracker)
             dispatcher.utter_message(text="当前没有正在填写的内容。请问有什么可以帮您？")
@@ -189,7 +197,7 @@ class ActionSubmitFiling(Action):
         return "action_submit_filing"
 
     async def run(self, dispatcher, tracker, domain):
-        kind = (tracker.get_slot("awaiting") or "")[8:]
+        kind = filing_kind(tracker)
         record = record_for(kind, tracker)
         if kind == "appointment" and tracker.get_slot("appointment_number"):
             return await reschedule(dispatcher, tracker, record)
