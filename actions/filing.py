@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import turn
 from actions.answer_question import answer, is_service_question
 from actions.runtime import hall, knowledge, redis
-from assistant import filing_queue
+from assistant import appointment_sms, filing_queue
 from assistant.filing_text import filed_text
 from assistant.hall_client import HallRejected, HallUnavailable
 from assistant.identity import mask_phone
@@ -218,6 +218,7 @@ class ActionSubmitFiling(Action):
         if kind == "appointment":
             item = knowledge().item(record["service_code"])
             result = {**record, **result, "service_name": item.name if item else record["service_code"]}
+            await appointment_sms.booked(redis(), tracker.sender_id, result)
         dispatcher.utter_message(text=filed_text(kind, result))
         return clear(kind)
 
@@ -233,6 +234,7 @@ async def reschedule(dispatcher: CollectingDispatcher, tracker: Tracker, record:
         text = "抱歉，这个时段刚刚约满了，请重新选择时段。" if exc.code == "slot_full" else "抱歉，改约未成功，原预约保持不变。"
         dispatcher.utter_message(text=text)
         return [*clear("appointment"), SlotSet("appointment_number", None)]
+    await appointment_sms.rescheduled(redis(), tracker.sender_id, number, record["date"], record["start"], record["phone"])
     dispatcher.utter_message(text=f"改约成功！预约 {number} 已改为 {record['date']} {record['start']}，请按新时间携带材料到达。")
     return [*clear("appointment"), SlotSet("appointment_number", None)]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -14,8 +15,11 @@ from assistant.filing_queue import FilingWorker
 from assistant.gateway import Gateway
 from assistant.hall_client import HallClient
 from assistant.logs import setup_logging
+from assistant.notifications import NotificationWorker
+from assistant.reminders import ReminderScheduler
 from assistant.sessions import Sessions
-from channels.rest import RestChannel
+import channels
+from assistant.delivery import Delivery
 
 log = logging.getLogger(__name__)
 STATIC = ROOT / "assistant" / "static"
@@ -23,7 +27,8 @@ ENGINE = web.AppKey("engine", RasaEngine)
 REDIS = web.AppKey("redis", aioredis.Redis)
 HALL = web.AppKey("hall", HallClient)
 SETTINGS = web.AppKey("settings", Settings)
-WORKER = web.AppKey("filing_worker", asyncio.Task)
+WORKERS = web.AppKey("workers", list)
+DELIVERY = web.AppKey("delivery", Delivery)
 
 
 @web.middleware
@@ -60,8 +65,11 @@ def create_app(cfg: Settings | None = None) -> web.Application:
     app[ENGINE] = RasaEngine(cfg.rasa_url, cfg.engine_timeout_s, cfg.rasa_token)
     app[REDIS] = aioredis.Redis(host=cfg.redis_host, port=cfg.redis_port, db=cfg.redis_db)
     app[HALL] = HallClient(cfg.hall_url, cfg.hall_api_key, cfg.hall_timeout_s)
-    gateway = Gateway(app[ENGINE], Sessions(app[REDIS], cfg.session_ttl_s), cfg.max_message_chars)
-    for channel in (RestChannel(gateway),):
+    gateway = Gateway(app[ENGINE], Sessions(app[REDIS], cfg.session_ttl_s), cfg.max_message_chars,
+                      cfg.rate_limit_per_minute)
+    mounted = channels.enabled(gateway, cfg)
+    app[DELIVERY] = Delivery(app[REDIS], {c.name: c for c in mounted})
+    for channel in mounted:
         app.router.add_routes(channel.routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
@@ -69,11 +77,19 @@ def create_app(cfg: Settings | None = None) -> web.Application:
     app.router.add_static("/static/", STATIC)
 
     async def start_worker(app: web.Application) -> None:
-        # Filings queued while the hall was unavailable are retried from every gateway process.
-        app[WORKER] = asyncio.create_task(FilingWorker(app[REDIS], app[HALL]).run())
+        # Every gateway process shares the queued filings, notifications and due reminders.
+        clock = lambda: time.time() + cfg.reminder_clock_offset_s  # noqa: E731
+        app[WORKERS] = [asyncio.create_task(w.run()) for w in (
+            FilingWorker(app[REDIS], app[HALL], app[DELIVERY]), NotificationWorker(app[REDIS], app[DELIVERY]),
+            ReminderScheduler(app[REDIS], clock))]
+        for channel in mounted:
+            await channel.start()
 
     async def close(app: web.Application) -> None:
-        app[WORKER].cancel()
+        for worker in app[WORKERS]:
+            worker.cancel()
+        for channel in mounted:
+            await channel.stop()
         await app[ENGINE].close()
         await app[HALL].close()
         await app[REDIS].aclose()

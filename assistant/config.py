@@ -32,9 +32,14 @@ class Settings:
     redis_db: int = field(default_factory=lambda: int(_env("REDIS_GATEWAY_DB", "0")))
     # Longest citizen message accepted on any channel, in characters.
     max_message_chars: int = field(default_factory=lambda: int(_env("MAX_MESSAGE_CHARS", "1000")))
+    # Messages one user may send per minute on any channel before being asked to slow down.
+    rate_limit_per_minute: int = field(default_factory=lambda: int(_env("RATE_LIMIT_PER_MINUTE", "30")))
     engine_timeout_s: float = field(default_factory=lambda: float(_env("ENGINE_TIMEOUT_S", "20")))
     hall_timeout_s: float = field(default_factory=lambda: float(_env("HALL_TIMEOUT_S", "5")))
     session_ttl_s: int = field(default_factory=lambda: int(_env("SESSION_TTL_SECONDS", str(30 * 24 * 3600))))
+    # Seconds added to the reminder scheduler's clock: lets a drill or a test see reminders
+    # that fall due in days fire now. 0 in production.
+    reminder_clock_offset_s: float = field(default_factory=lambda: float(_env("REMINDER_CLOCK_OFFSET_S", "0")))
     embedding_model: str = field(default_factory=lambda: _env("HALL_E5_MODEL", ""))
     cache_dir: Path = field(default_factory=lambda: Path(_env(
         "HALL_CACHE", str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hall-assistant"))))

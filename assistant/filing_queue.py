@@ -1,5 +1,5 @@
 """Filings the hall could not take right now (down or slow) wait in a Redis stream and are
-retried until they land; the citizen then gets the number through the outbox.
+retried until they land; the citizen then gets the number on their channel (or with their next message).
 
 Each filing carries its idempotency key, so a retry after a lost answer never files twice.
 Consumers form a group: several gateway processes share the work, and a filing taken by a
@@ -14,7 +14,8 @@ import socket
 
 import redis.asyncio as aioredis
 
-from assistant import outbox
+from assistant import appointment_sms
+from assistant.delivery import Delivery
 from assistant.engine import Reply
 from assistant.filing_text import filed_text
 from assistant.hall_client import HallClient, HallRejected, HallUnavailable
@@ -36,8 +37,8 @@ def landed_text(kind: str, result: dict) -> str:
 
 
 class FilingWorker:
-    def __init__(self, redis: aioredis.Redis, hall: HallClient):
-        self.redis, self.hall = redis, hall
+    def __init__(self, redis: aioredis.Redis, hall: HallClient, delivery: Delivery):
+        self.redis, self.hall, self.delivery = redis, hall, delivery
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
 
     async def _ensure_group(self) -> None:
@@ -71,10 +72,12 @@ class FilingWorker:
             return                                  # stays pending; claimed again later
         except HallRejected as exc:
             log.warning("hall rejected queued %s: %s", f["kind"], exc)
-            await outbox.push(self.redis, f["conversation"], Reply(
-                "抱歉，您之前提交的内容未能受理（信息不完整或已失效），请重新提交，或拨打12345热线。"))
+            await self.delivery.send(f["conversation"], [Reply(
+                "抱歉，您之前提交的内容未能受理（信息不完整或已失效），请重新提交，或拨打12345热线。")])
         else:
-            await outbox.push(self.redis, f["conversation"], Reply(landed_text(f["kind"], result)))
+            await self.delivery.send(f["conversation"], [Reply(landed_text(f["kind"], result))])
+            if f["kind"] == "appointment":
+                await appointment_sms.booked(self.redis, f["conversation"], {**json.loads(f["record"]), **result})
             log.info("queued %s landed as %s", f["kind"], result.get("number"))
         await self.redis.xack(STREAM, GROUP, entry_id)
         await self.redis.xdel(STREAM, entry_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from assistant import outbox
+from assistant import menus, outbox, rate_limit
 from assistant.engine import EngineUnavailable, RasaEngine, Reply
 from assistant.identity import mask_text
 from assistant.sessions import Sessions, conversation_id
@@ -17,21 +17,30 @@ EMPTY = "请输入您要咨询的内容，例如“居住证怎么办理”。"
 TOO_LONG = "您的消息太长了（超过{limit}个字），请精简后分几条发送。"
 BUSY = "抱歉，系统正忙，请稍后再试。您也可以拨打12345政务服务便民热线咨询。"
 SILENT = "抱歉，我暂时无法回答这个问题。您可以换个说法，或输入“转人工”。"
+TOO_FAST = "您发送得太快了，请稍等一分钟再试。"
 
 
 class Gateway:
-    def __init__(self, engine: RasaEngine, sessions: Sessions, max_chars: int):
-        self.engine, self.sessions, self.max_chars = engine, sessions, max_chars
+    def __init__(self, engine: RasaEngine, sessions: Sessions, max_chars: int, per_minute: int = 30):
+        self.engine, self.sessions, self.max_chars, self.per_minute = engine, sessions, max_chars, per_minute
         self.redis = sessions.redis
 
-    async def handle(self, channel: str, user_id: str, text: str, metadata: dict | None = None) -> list[Reply]:
-        """One citizen message in, the assistant's replies out. Raises BadUserId for a bad id."""
+    async def handle(self, channel: str, user_id: str, text: str, metadata: dict | None = None,
+                     numbered: bool = False) -> list[Reply]:
+        """One citizen message in, the assistant's replies out. Raises BadUserId for a bad id.
+
+        `numbered`: the channel shows buttons as numbered options (SMS, voice), so a bare digit
+        picks option N of the previous replies (see assistant/menus.py)."""
         conv = conversation_id(channel, user_id)
         text = (text or "").strip()
         if not text:
             return [Reply(EMPTY)]
         if len(text) > self.max_chars:
             return [Reply(TOO_LONG.format(limit=self.max_chars))]
+        if not await rate_limit.allowed(self.redis, conv, self.per_minute):
+            return [Reply(TOO_FAST)]
+        if numbered:
+            text = await menus.resolve(self.redis, conv, text)
         started = time.monotonic()
         await self.sessions.touch(channel, user_id, conv)
         try:
@@ -43,4 +52,7 @@ class Gateway:
                  len(replies), (time.monotonic() - started) * 1000, mask_text(text[:200]))
         # Anything that arrived for this citizen since the last turn (e.g. the number of a
         # filing the hall took late) comes first.
-        return await outbox.drain(self.redis, conv) + (replies or [Reply(SILENT)])
+        replies = await outbox.drain(self.redis, conv) + (replies or [Reply(SILENT)])
+        if numbered:
+            await menus.remember(self.redis, conv, replies)
+        return replies

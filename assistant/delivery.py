@@ -1,0 +1,53 @@
+"""Delivery of messages that arrive outside a turn (a queued filing's number, a reminder, an
+appointment confirmation): pushed on the citizen's own channel when it can push, otherwise kept
+in the outbox until their next message. Nothing is dropped either way."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+
+from assistant import outbox
+from assistant.engine import Reply
+
+if TYPE_CHECKING:
+    from channels.base import Channel
+
+log = logging.getLogger(__name__)
+
+
+class Delivery:
+    def __init__(self, redis: aioredis.Redis, channels: dict[str, "Channel"] | None = None):
+        self.redis = redis
+        self.channels: dict[str, Channel] = channels if channels is not None else {}
+
+    async def who(self, conversation: str) -> tuple[str, str] | None:
+        """(channel, channel user id) of a conversation, from its session."""
+        session = await self.redis.hgetall(f"session:{conversation}")
+        if not session:
+            return None
+        return session[b"channel"].decode(), session[b"user_id"].decode()
+
+    async def send(self, conversation: str, replies: list[Reply]) -> str:
+        """'pushed' when the channel delivered at once, 'queued' when it waits in the outbox."""
+        target = await self.who(conversation)
+        channel = self.channels.get(target[0]) if target else None
+        if channel is not None:
+            try:
+                if await channel.push(target[1], replies):
+                    return "pushed"
+            except Exception:   # a platform failure must not lose the message
+                log.exception("push on %s failed; keeping the message in the outbox", target[0])
+        for reply in replies:
+            await outbox.push(self.redis, conversation, reply)
+        return "queued"
+
+    async def sms(self, phone: str, template: str, variables: dict) -> bool:
+        """A templated SMS to a phone number (confirmations, reminders), when an SMS channel runs."""
+        channel = self.channels.get("sms")
+        send = getattr(channel, "send_template", None)
+        if send is None:
+            log.info("no SMS channel: template %s not sent", template)
+            return False
+        return await send(phone, template, variables)
