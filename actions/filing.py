@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import turn
 from actions.answer_question import answer, is_service_question
 from actions.runtime import hall, knowledge, redis
-from assistant import appointment_sms, filing_queue
+from assistant import appointment_sms, attachments, filing_queue
 from assistant.filing_text import filed_text
 from assistant.hall_client import HallRejected, HallUnavailable
 from assistant.identity import mask_phone
@@ -201,11 +201,14 @@ class ActionSubmitFiling(Action):
         record = record_for(kind, tracker)
         if kind == "appointment" and tracker.get_slot("appointment_number"):
             return await reschedule(dispatcher, tracker, record)
+        if kind in ("complaint", "consultation"):
+            record["attachments"] = await attachments.pending(redis(), tracker.sender_id)
         key = idempotency_key(tracker, kind, record)
         try:
             result = await hall().file(kind, record, key)
         except HallUnavailable:
             await filing_queue.enqueue(redis(), kind, record, key, tracker.sender_id)
+            await attachments.clear(redis(), tracker.sender_id)   # the queued record carries them
             dispatcher.utter_message(text="办事大厅系统暂时繁忙，您提交的内容已安全保存，系统会自动重试提交，"
                                           "受理后会把受理编号发给您，无需重复提交。")
             return clear(kind)
@@ -219,6 +222,8 @@ class ActionSubmitFiling(Action):
             item = knowledge().item(record["service_code"])
             result = {**record, **result, "service_name": item.name if item else record["service_code"]}
             await appointment_sms.booked(redis(), tracker.sender_id, result)
+        if record.get("attachments"):
+            await attachments.clear(redis(), tracker.sender_id)
         dispatcher.utter_message(text=filed_text(kind, result))
         return clear(kind)
 

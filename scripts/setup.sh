@@ -5,23 +5,28 @@
 source "$(dirname "$0")/lib.sh"
 profile="${1:-full}"
 
+# Debian packages every profile needs: redis; Kannel (SMS gateway, SMPP); espeak-ng and sox
+# (the voice channel's speech checks); Chromium and a CJK font (web chat tests and chart PNGs).
+PACKAGES=(redis-server kannel kannel-extras espeak-ng sox chromium chromium-driver fonts-wqy-zenhei)
+# The hall's tests run on PostgreSQL too, in a throwaway cluster (initdb) of their own.
+TEST_PACKAGES=(postgresql)
+
 ensure_debian_packages() {
-  local missing=()
-  command -v redis-server >/dev/null || missing+=(redis-server)
-  # The hall's tests run on PostgreSQL too, in a throwaway cluster (initdb) of their own.
-  if [ "$profile" = test ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    missing+=(postgresql)
-  fi
+  local wanted=("${PACKAGES[@]}") missing=()
+  [ "$profile" = test ] && wanted+=("${TEST_PACKAGES[@]}")
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     command -v apt-get >/dev/null || die "apt-get not found; install ${missing[*]} by hand"
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-    # Debian starts its own redis on 6379; ours runs on its own port, so stop theirs.
-    (systemctl disable --now redis-server >/dev/null 2>&1 || service redis-server stop >/dev/null 2>&1) || true
-    # Likewise Debian's default PostgreSQL cluster on 5432: the tests start their own.
-    if [[ " ${missing[*]} " == *" postgresql "* ]]; then
-      (systemctl disable --now postgresql >/dev/null 2>&1 || service postgresql stop >/dev/null 2>&1) || true
-    fi
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      -o DPkg::Lock::Timeout=600 "${missing[@]}" >&2
+    # Debian starts its own redis, PostgreSQL and Kannel; ours run on their own ports, started
+    # by scripts/stack.py and the tests, so stop theirs.
+    for svc in redis-server postgresql kannel; do
+      (systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1) || true
+    done
   fi
 }
 
