@@ -94,6 +94,8 @@ def is_service_question(tracker: Tracker) -> bool:
 
 def show_guide(dispatcher: CollectingDispatcher, item: Item, aspect: str | None) -> list:
     dispatcher.utter_message(text=render.guide(item, aspect), buttons=render.guide_buttons(item, aspect))
+    if aspect is None:
+        recommend(dispatcher, item)
     return [SlotSet("service_code", item.code), SlotSet("failed_turns", 0), SlotSet("awaiting", None)]
 
 
@@ -103,6 +105,23 @@ def show_faq(dispatcher: CollectingDispatcher, entry, item: Item | None, previou
     current = item or previous
     return [SlotSet("service_code", current.code if current else None), SlotSet("failed_turns", 0),
             SlotSet("awaiting", None)]
+
+
+def recommend(dispatcher: CollectingDispatcher, item: Item) -> None:
+    """Smart recommendation (standard 9.4.3): what usually comes next — the item's post-items
+    and the scene ("一件事") it belongs to."""
+    from actions.scene import recommend as scene_of     # imports this module
+
+    kb = knowledge()
+    after = [kb.item(c) for c in item.post_items if kb.item(c)][:2]
+    buttons = [render.item_button(i) for i in after]
+    scene = scene_of(item.code)
+    if scene:
+        buttons.append(scene)
+    if buttons:
+        text = ("办完后通常还需要办理：" + render.related_items_text(after) + "。") if after else ""
+        dispatcher.utter_message(text=text + ("也可以用“一件事”引导，一次理清相关的全部事项。" if scene else ""),
+                                 buttons=buttons)
 
 
 class ActionAnswerQuestion(Action):

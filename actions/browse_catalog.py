@@ -6,7 +6,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions import render, turn
-from actions.runtime import knowledge
+from actions.runtime import knowledge, scenes
 from knowledge.classification import FACET_LABELS
 
 # Long lists are split so each reply stays readable on a phone.
@@ -54,6 +54,12 @@ class ActionBrowseCatalog(Action):
             aud, facet, value = hits[0]
             items = catalog.in_facet(aud, facet, value)
             lines = [f"{n}. {i.name}（{i.code}）" for n, i in enumerate(items[:PAGE], 1)]
+            # A life event or business activity with a guided scene: offer it first (9.4.4).
+            for scene in scenes().values():
+                if (scene.audience, scene.classification) == (aud, value) and facet in ("life_events", "business_activities"):
+                    dispatcher.utter_message(text=f"“{scene.title}一件事”可一步步引导您理清全部事项：{scene.summary}",
+                                             buttons=[{"title": f"开始“{scene.title}一件事”",
+                                                       "payload": render.payload("start_scene", scene=scene.id)}])
             dispatcher.utter_message(
                 text=f"{FACET_LABELS[(aud, facet)]}「{value}」共有{len(items)}个事项：\n" + "\n".join(lines)
                 + "\n请选择或直接说出事项名称查看办事指南。",

@@ -11,6 +11,9 @@ import redis.asyncio as aioredis
 from assistant.config import settings
 from assistant.hall_client import HallClient
 from knowledge.base import KnowledgeBase
+from scenes.matcher import SceneMatcher
+from scenes.scene import Scene, load_all
+from scenes.store import SceneStore
 
 log = logging.getLogger(__name__)
 
@@ -40,5 +43,21 @@ def hall() -> HallClient:
     return HallClient(cfg.hall_url, cfg.hall_api_key, cfg.hall_timeout_s)
 
 
+@lru_cache(maxsize=1)
+def scenes() -> dict[str, Scene]:
+    """Every scene, checked against the catalog: a scene naming an unknown item stops the server."""
+    return load_all(set(knowledge().catalog.items))
+
+
+@lru_cache(maxsize=1)
+def scene_matcher() -> SceneMatcher:
+    return SceneMatcher(scenes(), knowledge().retriever.encoder)
+
+
+def scene_store() -> SceneStore:
+    return SceneStore(redis())
+
+
 # Loaded while rasa-sdk imports the actions, before it serves: the first citizen does not wait.
 knowledge()
+scene_matcher()

@@ -67,6 +67,10 @@ class Retriever:
     def _embed_query(self, text: str) -> np.ndarray:
         return self.encoder.queries([text])[0]
 
+    def query_vector(self, text: str) -> np.ndarray:
+        """The (cached) e5 query embedding of a text, for other matchers on the same scale."""
+        return self._query_vector(normalize(text))
+
     def passage_scores(self, query: str) -> np.ndarray:
         scores = np.zeros(len(self.owner), dtype=np.float32)
         if self.passages is not None:

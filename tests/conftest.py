@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,28 @@ def start_stack(tmp: Path, base: int) -> Stack:
     proc.terminate()
     logs = "\n".join(f"--- {p.name}\n" + p.read_text()[-3000:] for p in sorted((tmp / "logs").glob("*.log")))
     pytest.fail(f"stack did not start:\n{(tmp / 'stack.out').read_text()}\n{logs}")
+
+
+@contextmanager
+def extra_gateway(stack: Stack, port: int, **env: str):
+    """Another gateway process on `port`, sharing the stack's Rasa, hall and Redis (as a second
+    replica would, or the same gateway after a restart); yields a Stack talking to it."""
+    full = dict(os.environ, PYTHONPATH=str(ROOT), ASSISTANT_PORT=str(port), RASA_URL=stack.rasa_url,
+                HALL_URL=stack.hall_url, ACTION_SERVER_URL=f"http://127.0.0.1:{stack.base + 2}",
+                REDIS_PORT=str(stack.redis_port), **env)
+    proc = subprocess.Popen([sys.executable, "-m", "assistant"], env=full, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        other = Stack(stack.base, stack.var, stack.proc)
+        other.url = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            if other.get(other.url + "/healthz")[0] == 200:
+                break
+            time.sleep(0.5)
+        yield other
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def stop_stack(stack: Stack) -> None:

@@ -2,17 +2,13 @@
 and hall. Questions come from held-out sets phrased independently of the training data."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT, load_yaml, reply_text
+from tests.conftest import ROOT, extra_gateway, load_yaml, reply_text
 
 pytestmark = pytest.mark.e2e
 DEV_SET = ROOT.parent / "shared" / "eval" / "dev.yml"
@@ -167,21 +163,6 @@ def test_conversation_survives_a_gateway_restart(stack):
     """Nothing lives in the gateway: a second gateway process continues the same conversation."""
     me = fresh()
     assert "440300-002-XK-0001" in reply_text(stack.say(me, "驾驶证到期了怎么换"))
-    port = stack.base + 10
-    env = dict(os.environ, PYTHONPATH=str(ROOT), ASSISTANT_PORT=str(port), RASA_URL=stack.rasa_url,
-               HALL_URL=stack.hall_url, ACTION_SERVER_URL=f"http://127.0.0.1:{stack.base + 2}",
-               REDIS_PORT=str(stack.redis_port))
-    proc = subprocess.Popen([sys.executable, "-m", "assistant"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        second = type(stack)(stack.base, stack.var, stack.proc)
-        second.url = f"http://127.0.0.1:{port}"
-        for _ in range(60):
-            if second.get(second.url + "/healthz")[0] == 200:
-                break
-            time.sleep(0.5)
+    with extra_gateway(stack, stack.base + 10) as second:
         text = reply_text(second.say(me, "要交钱吗"))
         assert "440300-002-XK-0001" in text and "收费" in text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
