@@ -224,8 +224,16 @@ class ActionSubmitFiling(Action):
             await appointment_sms.booked(redis(), tracker.sender_id, result)
         if record.get("attachments"):
             await attachments.clear(redis(), tracker.sender_id)
+        await remember_filing(tracker.sender_id, result.get("number"))
         dispatcher.utter_message(text=filed_text(kind, result))
         return clear(kind)
+
+
+async def remember_filing(conversation: str, number: str | None) -> None:
+    """The conversation's filed numbers, shown to window staff who take it over."""
+    if number:
+        await redis().rpush(f"filings:{conversation}", number)
+        await redis().expire(f"filings:{conversation}", 180 * 86400)
 
 
 async def reschedule(dispatcher: CollectingDispatcher, tracker: Tracker, record: dict) -> list:

@@ -1,10 +1,27 @@
-"""A citizen asks for a person (转人工)."""
+"""A citizen asks for a person (转人工, standard 9.3.1.2): queued for the window staff of the
+department owning the service in question (or one they choose). Outside office hours, or with
+nobody online, they are offered a callback or a consultation ticket filed through the hall
+(9.3.1.3) instead. The queue itself is assistant/handoff.py; the gateway takes over from here."""
 from __future__ import annotations
 
 from rasa_sdk import Action
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 
-from actions.runtime import knowledge
+from actions import render, turn
+from actions.filing import clear
+from actions.runtime import knowledge, redis
+from assistant.config import settings
+from assistant.handoff import Handoff
+from assistant.office_hours import is_open
+
+GENERAL = "综合窗口"
+# Offered when the conversation names no service: the busiest departments, then the general desk.
+CHOICES = ["深圳市公安局", "深圳市人力资源和社会保障局", "深圳市社会保险基金管理局", "深圳市市场监督管理局",
+           "国家税务总局深圳市税务局", GENERAL]
+
+
+def _ends_form(tracker) -> list:
+    return [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop.get("name") else []
 
 
 class ActionRequestHuman(Action):
@@ -12,12 +29,72 @@ class ActionRequestHuman(Action):
         return "action_request_human"
 
     async def run(self, dispatcher, tracker, domain):
-        hall = knowledge().catalog.hall
-        main = hall["branches"][0]
-        dispatcher.utter_message(
-            text=f"人工服务：请拨打政务服务便民热线{hall['hotline']}，由人工坐席为您服务；或在办公时间（{main['hours']}）"
-                 f"到{main['name']}咨询窗口找工作人员。您也可以继续向我提问。")
-        events = [SlotSet("failed_turns", 0), SlotSet("awaiting", None)]
-        if tracker.active_loop.get("name"):        # asking for a person ends a form in progress
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        events = [SlotSet("failed_turns", 0), SlotSet("awaiting", None), *_ends_form(tracker)]
+        item = knowledge().item(tracker.get_slot("service_code"))
+        department = turn.entity(tracker, "department") if turn.is_button(tracker) else None
+        department = department or (item.department if item else None)
+        if department is None:
+            dispatcher.utter_message(text="好的，为您转人工服务。请问您要咨询哪个部门的业务？", buttons=[
+                {"title": d, "payload": render.payload("request_human", department=d)} for d in CHOICES])
+            return events
+        handoff = Handoff(redis())
+        online = await handoff.online(department)
+        if not online and department != GENERAL and await handoff.online(GENERAL):
+            department, online = GENERAL, True
+        if not is_open(settings().handoff_hours) or not online:
+            return events + self.offer_later(dispatcher, department)
+        channel = tracker.sender_id.split("-", 1)[0]
+        question = next((e.get("text") for e in reversed(tracker.events) if e.get("event") == "user"
+                         and not (e.get("text") or "").startswith("/") and e.get("text") != turn.text(tracker)), "")
+        position = await handoff.request(tracker.sender_id, department, channel, question=question or "",
+                                         intent=turn.intent(tracker), service_code=item.code if item else "")
+        wait = await handoff.estimated_wait_s(position, department)
+        dispatcher.utter_message(text=f"正在为您转接{department}的人工服务，您前面还有{position - 1}位，"
+                                      f"预计等待约{max(1, round(wait / 60))}分钟。排队期间发送“取消排队”可返回智能助手。")
         return events
+
+    @staticmethod
+    def offer_later(dispatcher, department: str) -> list:
+        hall = knowledge().catalog.hall
+        dispatcher.utter_message(
+            text=f"抱歉，{department}的人工服务现在无人值守（在线服务时间：工作日9:00-18:00）。您可以留下咨询，"
+                 f"工作人员会在3个工作日内答复并给您受理编号；也可以请工作人员回电，或拨打{hall['hotline']}热线。",
+            buttons=[{"title": "留言咨询", "payload": "/file_consultation"},
+                     {"title": "请工作人员回电", "payload": render.payload("request_callback", department=department)}])
+        return [SlotSet("consult_department", department)]
+
+
+class ActionRequestCallback(Action):
+    """A callback request is a consultation of type 预约回电 (9.3.1.3): filed through the hall
+    with the usual summary and confirmation, so it gets a number and is answered by phone."""
+
+    def name(self) -> str:
+        return "action_request_callback"
+
+    async def run(self, dispatcher, tracker, domain):
+        department = turn.entity(tracker, "department") or tracker.get_slot("consult_department") or GENERAL
+        said = [e.get("text") for e in tracker.events if e.get("event") == "user" and not (e.get("text") or "").startswith("/")]
+        topic = said[-1] if said else "未说明"
+        dispatcher.utter_message(text="好的，请留下您的姓名和手机号码，工作人员会在工作时间回电。")
+        return [*clear("consultation"), SlotSet("consult_department", department), SlotSet("consult_type", "预约回电"),
+                SlotSet("consult_public", "否"), SlotSet("consult_content", f"请工作人员回电。问题：{topic}"[:500]),
+                FollowupAction("consultation_form")]
+
+
+class ActionRateService(Action):
+    """The satisfaction rating after a staff conversation (standard 10: 群众满意度)."""
+
+    def name(self) -> str:
+        return "action_rate_service"
+
+    async def run(self, dispatcher, tracker, domain):
+        rating = turn.entity(tracker, "rating")
+        if rating not in {"1", "2", "3", "4", "5"}:
+            dispatcher.utter_message(text="请用1到5分为本次人工服务评分（5分为非常满意）。")
+            return []
+        r = redis()
+        last = {k.decode(): v.decode() for k, v in (await r.hgetall(f"handoff:last:{tracker.sender_id}")).items()}
+        await r.xadd("ratings", {"conversation": tracker.sender_id, "rating": rating, "staff": last.get("staff", ""),
+                                 "department": last.get("department", ""), "channel": tracker.sender_id.split("-", 1)[0]})
+        dispatcher.utter_message(text="感谢您的评价！" + ("我们会改进服务。" if int(rating) <= 2 else "") + "还有其他可以帮您的吗？")
+        return []

@@ -16,7 +16,10 @@ from assistant.gateway import Gateway
 from assistant.hall_client import HallClient
 from assistant.logs import setup_logging
 from assistant.notifications import NotificationWorker
+from assistant.queue_updates import QueueUpdates
 from assistant.reminders import ReminderScheduler
+from assistant.staff_accounts import Accounts
+from assistant.staff_api import StaffApi
 from assistant.sessions import Sessions
 import channels
 from assistant.delivery import Delivery
@@ -29,6 +32,7 @@ HALL = web.AppKey("hall", HallClient)
 SETTINGS = web.AppKey("settings", Settings)
 WORKERS = web.AppKey("workers", list)
 DELIVERY = web.AppKey("delivery", Delivery)
+STAFF = web.AppKey("staff_api", StaffApi)
 
 
 @web.middleware
@@ -58,6 +62,10 @@ async def chat_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "chat.html")
 
 
+async def staff_console(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "staff" / "index.html")
+
+
 def create_app(cfg: Settings | None = None) -> web.Application:
     cfg = cfg or settings()
     app = web.Application(middlewares=[no_leaks], client_max_size=256 * 1024)
@@ -71,6 +79,9 @@ def create_app(cfg: Settings | None = None) -> web.Application:
     app[DELIVERY] = Delivery(app[REDIS], {c.name: c for c in mounted})
     for channel in mounted:
         app.router.add_routes(channel.routes())
+    app[STAFF] = StaffApi(app[REDIS], app[DELIVERY], app[HALL], cfg.action_url)
+    app.router.add_routes(app[STAFF].routes())
+    app.router.add_get("/staff/", staff_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
     app.router.add_get("/chat/", chat_page)
@@ -81,13 +92,17 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         clock = lambda: time.time() + cfg.reminder_clock_offset_s  # noqa: E731
         app[WORKERS] = [asyncio.create_task(w.run()) for w in (
             FilingWorker(app[REDIS], app[HALL], app[DELIVERY]), NotificationWorker(app[REDIS], app[DELIVERY]),
-            ReminderScheduler(app[REDIS], clock))]
+            ReminderScheduler(app[REDIS], clock), QueueUpdates(app[REDIS], gateway, app[DELIVERY]))]
+        await app[STAFF].start()
+        if cfg.staff_dev_accounts:
+            await Accounts(app[REDIS]).ensure_dev_accounts()
         for channel in mounted:
             await channel.start()
 
     async def close(app: web.Application) -> None:
         for worker in app[WORKERS]:
             worker.cancel()
+        await app[STAFF].stop()
         for channel in mounted:
             await channel.stop()
         await app[ENGINE].close()

@@ -29,16 +29,22 @@ class Delivery:
             return None
         return session[b"channel"].decode(), session[b"user_id"].decode()
 
-    async def send(self, conversation: str, replies: list[Reply]) -> str:
-        """'pushed' when the channel delivered at once, 'queued' when it waits in the outbox."""
+    async def push(self, conversation: str, replies: list[Reply]) -> bool:
+        """Pushes at once when the citizen's channel can; False (nothing kept) otherwise."""
         target = await self.who(conversation)
         channel = self.channels.get(target[0]) if target else None
-        if channel is not None:
-            try:
-                if await channel.push(target[1], replies):
-                    return "pushed"
-            except Exception:   # a platform failure must not lose the message
-                log.exception("push on %s failed; keeping the message in the outbox", target[0])
+        if channel is None:
+            return False
+        try:
+            return await channel.push(target[1], replies)
+        except Exception:       # a platform failure must not lose the message: callers fall back
+            log.exception("push on %s failed", target[0])
+            return False
+
+    async def send(self, conversation: str, replies: list[Reply]) -> str:
+        """'pushed' when the channel delivered at once, 'queued' when it waits in the outbox."""
+        if await self.push(conversation, replies):
+            return "pushed"
         for reply in replies:
             await outbox.push(self.redis, conversation, reply)
         return "queued"

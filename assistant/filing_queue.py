@@ -76,6 +76,7 @@ class FilingWorker:
                 "抱歉，您之前提交的内容未能受理（信息不完整或已失效），请重新提交，或拨打12345热线。")])
         else:
             await self.delivery.send(f["conversation"], [Reply(landed_text(f["kind"], result))])
+            await self.redis.rpush(f"filings:{f['conversation']}", result.get("number", ""))
             if f["kind"] == "appointment":
                 await appointment_sms.booked(self.redis, f["conversation"], {**json.loads(f["record"]), **result})
             log.info("queued %s landed as %s", f["kind"], result.get("number"))

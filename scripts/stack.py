@@ -48,6 +48,7 @@ def stack_env(p: dict[str, int], var: Path, e5_model: str) -> dict[str, str]:
         "HALL_VAR": str(var), "HALL_E5_MODEL": e5_model, "SANIC_HOST": "127.0.0.1",
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
     })
+    env.setdefault("STAFF_DEV_ACCOUNTS", "1")     # the README's development accounts
     env.setdefault("RASA_TOKEN", "dev-rasa-token-change-me")
     return env
 
