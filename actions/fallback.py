@@ -29,7 +29,7 @@ def apologise(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     if buttons:
         text += "\n您是不是想了解以下事项？"
     events = [SlotSet("failed_turns", failed)]
-    if failed >= 2:
+    if failed >= 2 or turn.is_upset(tracker):
         text += "\n如果还是没有找到答案，我可以为您转接人工服务。需要转人工吗？"
         buttons.append({"title": "转人工", "payload": "/request_human"})
         events.append(SlotSet("awaiting", "offer_human"))

@@ -114,7 +114,10 @@ class ActionFileComplaint(Action):
     async def run(self, dispatcher, tracker, domain):
         if (events := await redirected(dispatcher, tracker, domain, COMPLAINT_WORDS)) is not None:
             return events
-        dispatcher.utter_message(text="好的，我来帮您登记投诉。投诉受理后会给您受理编号，5个工作日内答复。")
+        # A complaint is often said in anger: a person is offered alongside the form.
+        dispatcher.utter_message(text="好的，我来帮您登记投诉。投诉受理后会给您受理编号，5个工作日内答复。"
+                                      "如果希望直接与工作人员沟通，也可以选择转人工。",
+                                 buttons=[{"title": "转人工", "payload": "/request_human"}])
         return [*clear("complaint"), FollowupAction("complaint_form")]
 
 
