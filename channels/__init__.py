@@ -12,4 +12,8 @@ if TYPE_CHECKING:
 def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
     found: list[Channel] = [RestChannel(gateway)]
+    import os
+    if os.environ.get("TELEGRAM_TOKEN"):    # only with a bot: spares the others PTB's 20 MB
+        from channels.telegram import TelegramChannel
+        found.append(TelegramChannel(gateway))
     return found
