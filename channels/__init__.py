@@ -11,5 +11,9 @@ if TYPE_CHECKING:
 
 def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
+    from channels.voice_jambonz import JambonzVoiceChannel
+    from channels.voice_twilio import TwilioVoiceChannel
     found: list[Channel] = [RestChannel(gateway)]
+    # Hotline voice (issue 5): both webhook contracts, on dev secrets unless VOICE_* are set.
+    found += [TwilioVoiceChannel(gateway), JambonzVoiceChannel(gateway)]
     return found
