@@ -8,6 +8,7 @@ Per call, in Redis (keyed by the platform's call id): the last prompt, the menu,
 still to read, a pending guess or SMS offer, and how many reprompts in a row were needed."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ import redis.asyncio as aioredis
 from assistant import menus
 from assistant.delivery import Delivery
 from assistant.engine import Reply
-from assistant.gateway import Gateway
+from assistant.gateway import BUSY, Gateway
 from assistant.sessions import conversation_id
 from channels import voice_render
 from channels.asr_repair import AsrRepairer
@@ -34,7 +35,9 @@ CALL_TTL_S = 4 * 3600
 SMS_TEMPLATE = "service_details"
 _ITEM_CODE = re.compile(r"440300-\d{3}-(?:XK|QR|GF|ZS|GG|QT)-\d{4}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_CALL_ID = re.compile(r"^[\w.:@-]{1,128}$")
+# Platform call ids (Twilio CA…, 34 characters; jambonz UUIDs); short enough that "call-<id>"
+# is still a valid gateway user id.
+_CALL_ID = re.compile(r"^[\w.:@-]{1,100}$")
 _STAFF_PHRASES = ("转人工", "人工服务", "人工客服", "人工坐席", "找人工")
 _YES = {"是", "是的", "对", "对的", "好", "好的", "要", "需要", "发送", "可以", "嗯", "确认"}
 _NO = {"不是", "不对", "不", "不用", "不需要", "不要", "跳过", "算了", "错了"}
@@ -69,10 +72,13 @@ class VoiceSettings:
     language: str = field(default_factory=lambda: _env("VOICE_LANGUAGE", "zh-CN"))
     # Below this recogniser confidence (0..1) the heard words are confirmed before acting.
     min_confidence: float = field(default_factory=lambda: float(_env("VOICE_MIN_ASR_CONFIDENCE", "0.5")))
-    # Characters per spoken part of a long answer (about 20 seconds of speech).
-    part_chars: int = field(default_factory=lambda: int(_env("VOICE_PART_CHARS", "90")))
+    # Characters per spoken part of a long answer (about 25 seconds of speech).
+    part_chars: int = field(default_factory=lambda: int(_env("VOICE_PART_CHARS", "120")))
     # Seconds of silence before a prompt counts as unanswered.
     gather_timeout_s: int = field(default_factory=lambda: int(_env("VOICE_GATHER_TIMEOUT_S", "6")))
+    # Longest wait for the assistant's answer: platforms give a webhook 10 (jambonz) to 15
+    # (Twilio) seconds before they drop the call, so the caller hears "busy" instead.
+    turn_timeout_s: float = field(default_factory=lambda: float(_env("VOICE_TURN_TIMEOUT_S", "8")))
 
 
 @dataclass(frozen=True)
@@ -312,7 +318,12 @@ class VoiceCalls:
         return await self._answer(call_id, state, replies)
 
     async def _ask(self, call_id: str, state: CallState, text: str) -> list[Reply]:
-        return await self.gateway.handle(self.channel, state.user, text, {"call_id": call_id}, numbered=True)
+        try:
+            return await asyncio.wait_for(self.gateway.handle(self.channel, state.user, text, {"call_id": call_id},
+                                                              numbered=True), self.cfg.turn_timeout_s)
+        except asyncio.TimeoutError:
+            log.error("assistant did not answer call %s within %.0f s", call_id, self.cfg.turn_timeout_s)
+            return [Reply(BUSY)]
 
     async def _answer(self, call_id: str, state: CallState, replies: list[Reply], extra: str = "") -> Step:
         """Reads the first part of the replies, then the SMS offer (when they name a service

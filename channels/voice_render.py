@@ -44,11 +44,12 @@ _NUMBER_RANGE = re.compile(r"(?<!\d)(\d{1,4})\s*[-~～—–]\s*(\d{1,4})(?!\d)"
 _HOUSE_NUMBER = re.compile(r"(?<!\d)(\d{3,})(?=号)")
 _LIST_MARKER = re.compile(r"(?m)^\s*(\d{1,2})[.、．](?!\d)\s*")
 _NUMBER = re.compile(r"\d+")
+_TILDE_RANGE = re.compile(r"(?<=[\u4e00-\u9fffA-Za-z])\s*[~～]\s*(?=[\u4e00-\u9fffA-Za-z])")
 _CIRCLED = {chr(0x2460 + i): f"第{DIGITS[i + 1] if i < 9 else '十'}，" for i in range(10)}
 _SYMBOLS = str.maketrans({
     "【": "，", "】": "，", "（": "，", "）": "，", "(": "，", ")": "，", "〔": "", "〕": "", "[": "", "]": "",
     "《": "", "》": "", "“": "", "”": "", "‘": "", "’": "", '"': "", "'": "", "「": "", "」": "",
-    "『": "", "』": "", "·": "，", "•": "，", "…": "，", "—": "，", "～": "到", "~": "到", "/": "或", "&": "和",
+    "『": "", "』": "", "·": "，", "•": "，", "…": "，", "—": "，", "～": "", "~": "", "/": "或", "&": "和",
     "+": "加", "|": "，", "*": "", "#": "", "_": "", "=": "", "<": "", ">": "", "^": "", "`": "", "\\": "",
     ",": "，", ";": "；", ":": "：", "!": "！", "?": "？", "-": "，", "@": "", "$": "", "%": "",
     "{": "", "}": "",
@@ -167,6 +168,7 @@ def speakable(text: str) -> str:
     text = _NUMBER.sub(_plain_number, text)
     for circled, spoken in _CIRCLED.items():
         text = text.replace(circled, spoken)
+    text = _TILDE_RANGE.sub("到", text)
     text = text.translate(_SYMBOLS)
     # A line break ends a sentence; a speaker pauses there.
     text = re.sub(r"\s*\n+\s*", "。", text)
@@ -202,26 +204,31 @@ def sentences(text: str) -> list[str]:
 
 
 def parts(text: str, limit: int) -> list[str]:
-    """Speakable text in parts of about `limit` characters, cut between sentences (or between
-    clauses of a sentence longer than a part), so a caller hears one short part at a time."""
+    """Speakable text in parts of at most `limit` characters, so a caller hears one short part
+    at a time. Parts end between sentences; a sentence is cut between its clauses only when it
+    is longer than a part or when the part so far is too short to stand alone."""
     out: list[str] = []
     current = ""
     for sentence in sentences(text):
-        for piece in _clauses(sentence, limit):
-            if current and len(current) + len(piece) > limit:
+        if len(current) + len(sentence) <= limit:
+            current += sentence
+            continue
+        clauses = _clauses(sentence)
+        if len(current) >= limit // 2 or len(sentence) <= limit and len(current) + len(clauses[0]) > limit:
+            out.append(current)
+            current = ""
+        for clause in clauses if len(current) + len(sentence) > limit else [sentence]:
+            if current and len(current) + len(clause) > limit:
                 out.append(current)
                 current = ""
-            current += piece
+            current += clause
     if current:
         out.append(current)
-    return out
+    return [p for p in out if p]
 
 
-def _clauses(sentence: str, limit: int) -> list[str]:
-    if len(sentence) <= limit:
-        return [sentence]
-    pieces = re.findall(r"[^，、：]+[，、：]?", sentence)
-    return [p[:-1] + "。" if p[-1] in "，、：" and i == len(pieces) - 1 else p for i, p in enumerate(pieces)]
+def _clauses(sentence: str) -> list[str]:
+    return re.findall(r"[^，、：]+[，、：]?", sentence)
 
 
 def menu(titles: list[str]) -> str:
