@@ -307,6 +307,8 @@ class VoiceCalls:
 
     async def _transfer(self, call_id: str, state: CallState) -> Step:
         state.misses = 0
+        if not self.cfg.staff_number:     # no staff queue configured: say so, keep the caller
+            return await self._prompt(call_id, state, STAFF_BUSY + (state.tail or ASK_ANYTHING), remember=False)
         await self._save(call_id, state)
         return Step(TRANSFERRING, "transfer", self.cfg.staff_number)
 
