@@ -1,6 +1,7 @@
 """Channel adapters. `enabled(gateway, settings)` lists the ones this deployment mounts."""
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,8 +12,11 @@ if TYPE_CHECKING:
 
 def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
+    from channels.voice_jambonz import JambonzVoiceChannel
+    from channels.voice_twilio import TwilioVoiceChannel
     found: list[Channel] = [RestChannel(gateway)]
-    import os
+    # Hotline voice (issue 5): both webhook contracts, on dev secrets unless VOICE_* are set.
+    found += [TwilioVoiceChannel(gateway), JambonzVoiceChannel(gateway)]
     if os.environ.get("TELEGRAM_TOKEN"):    # only with a bot: spares the others PTB's 20 MB
         from channels.telegram import TelegramChannel
         found.append(TelegramChannel(gateway))
