@@ -12,4 +12,7 @@ if TYPE_CHECKING:
 def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
     found: list[Channel] = [RestChannel(gateway)]
+    # WeChat official account: always mounted (dev settings by default, WECHAT_* in production).
+    from channels.wechat import WeChatChannel
+    found.append(WeChatChannel(gateway))
     return found

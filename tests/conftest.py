@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.fakes import wechat_api
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PORT_BASE = int(os.environ.get("HALL_TEST_PORT_BASE", "18080"))
@@ -74,7 +76,9 @@ def start_stack(tmp: Path, base: int) -> Stack:
             "--e5-model", need_env("HALL_E5_MODEL"), "--app-python", need_env("HALL_APP_PYTHON"),
             "--rasa-python", need_env("HALL_RASA_PYTHON"), "--var", str(tmp), "--port-base", str(base)]
     log = open(tmp / "stack.out", "w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    env = dict(os.environ)
+    env.update(wechat_api.gateway_env(base))    # the WeChat channel calls tests/fakes/wechat_api.py
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         text = (tmp / "stack.out").read_text()
