@@ -33,7 +33,7 @@ from wechatpy.utils import WeChatSigner
 from assistant import attachments, menus, outbox
 from assistant.engine import Reply
 from assistant.gateway import Gateway
-from assistant.sessions import BadUserId, conversation_id
+from assistant.sessions import conversation_id
 from channels import nearest_branch, wechat_menu
 from channels.base import Channel
 from channels.wechat_api import NOT_FOLLOWING, OUT_OF_WINDOW, WeChatApi, WeChatApiError
@@ -51,7 +51,7 @@ WINDOW_EVENTS = {"subscribe", "subscribe_scan", "scan", "click", "scancode_push"
 WELCOME = ("感谢关注深圳政务服务！我是网上办事大厅智能助手。在这里您可以直接用文字或语音提问；"
            "发送位置，我会告诉您最近的政务服务中心；发送材料照片，会随您接下来提交的咨询或投诉一并提交。")
 VOICE_UNCLEAR = "抱歉，没有听清您的语音。请再说一遍，或者直接输入文字。"
-IMAGE_KEPT = "已收到您的图片（已收到{count}张，最多{limit}张），它会作为附件随您接下来提交的咨询或投诉一并提交。如需提交，请发送“我要咨询”或“我要投诉”。"
+IMAGE_KEPT = "已收到您的图片（共{count}张，最多{limit}张），将作为附件随您接下来提交的咨询或投诉一并提交。如需提交，请发送“我要咨询”或“我要投诉”。"
 IMAGE_LIMIT = "您已发送{limit}张图片，已达附件上限，这张未保存。请先提交咨询或投诉，再发送其他图片。"
 IMAGE_BAD = "抱歉，图片没有接收成功，请重新发送。"
 LOCATION_BAD = "抱歉，无法识别您发送的位置，请重新发送，或直接告诉我您所在的区。"
@@ -127,7 +127,7 @@ class WeChatChannel(Channel):
     async def stop(self) -> None:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
-        for task in self._tasks:
+        for task in list(self._tasks):
             task.cancel()
         await self.api.close()
 
@@ -218,10 +218,9 @@ class WeChatChannel(Channel):
         if not done:
             self._spawn(self._deliver_late(message.source, work))
             return None, []
-        replies = work.result()
-        if not replies:
-            return None, []
-        messages = render(replies, transfer=self.cfg.kf_transfer)
+        messages = render(work.result(), transfer=self.cfg.kf_transfer)
+        if not messages:
+            return None, []         # nothing to say (an event), or replies with nothing WeChat can show
         xml = messages[0].passive_reply(message)
         await self.redis.set(claim, xml, xx=True, keepttl=True)   # a retry gets the same answer
         return xml, messages[1:]
@@ -352,6 +351,8 @@ class WeChatChannel(Channel):
 
     async def push(self, user_id: str, replies: list[Reply]) -> bool:
         messages = render(replies)
+        if not messages:
+            return True             # nothing WeChat can show
         sent = await self._send(user_id, messages)
         if not sent:
             return False            # the caller keeps them all in the outbox

@@ -3,7 +3,6 @@ upload to WeChat. `python -m channels.wechat_menu` uploads it (menu/create)."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +67,7 @@ def load(path: Path = MENU_FILE) -> Menu:
         checked = _check_button({"name": top.get("name")}, TOP_NAME_BYTES, says)
         checked["sub_button"] = [_check_button(s, SUB_NAME_BYTES, says) for s in subs]
         definition["button"].append(checked)
-    return Menu(definition=copy.deepcopy(definition), says={k: v for k, v in says.items() if v})
+    return Menu(definition=definition, says={k: v for k, v in says.items() if v})
 
 
 async def upload(menu: Menu) -> None:

@@ -144,6 +144,10 @@ def wait_for(predicate, what: str, timeout: float = 60):
     return value
 
 
+def api_base(stack) -> str:
+    return wechat_api.gateway_env(stack.base)["WECHAT_API_BASE"]
+
+
 def hall_get(stack, path: str) -> dict:
     req = urllib.request.Request(stack.hall_url + path, headers={"X-Hall-Key": "dev-hall-key-change-me"})
     with urllib.request.urlopen(req, timeout=10) as resp:
@@ -431,7 +435,3 @@ def test_the_menu_file_is_within_wechats_limits_and_uploads(stack, api, tmp_path
                     encoding="utf-8")
     with pytest.raises(wechat_menu.MenuError):
         wechat_menu.load(four)
-
-
-def api_base(stack) -> str:
-    return wechat_api.gateway_env(stack.base)["WECHAT_API_BASE"]
