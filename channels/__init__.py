@@ -14,7 +14,10 @@ def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
     from channels.voice_jambonz import JambonzVoiceChannel
     from channels.voice_twilio import TwilioVoiceChannel
+    from channels.wechat import WeChatChannel
     found: list[Channel] = [RestChannel(gateway)]
+    # WeChat official account: always mounted (dev settings by default, WECHAT_* in production).
+    found.append(WeChatChannel(gateway))
     # Hotline voice (issue 5): both webhook contracts, on dev secrets unless VOICE_* are set.
     found += [TwilioVoiceChannel(gateway), JambonzVoiceChannel(gateway)]
     if os.environ.get("TELEGRAM_TOKEN"):    # only with a bot: spares the others PTB's 20 MB

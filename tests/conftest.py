@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.fakes import wechat_api
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PORT_BASE = int(os.environ.get("HALL_TEST_PORT_BASE", "18080"))
@@ -77,6 +79,7 @@ def start_stack(tmp: Path, base: int) -> Stack:
     log = open(tmp / "stack.out", "w")
     # Staff desks always open in tests, whatever the hour the suite runs at.
     env = dict(os.environ, HANDOFF_HOURS=os.environ.get("HANDOFF_HOURS", "1-7 00:00-24:00"))
+    env.update(wechat_api.gateway_env(base))    # the WeChat channel calls tests/fakes/wechat_api.py
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:

@@ -163,6 +163,6 @@ def test_conversation_survives_a_gateway_restart(stack):
     """Nothing lives in the gateway: a second gateway process continues the same conversation."""
     me = fresh()
     assert "440300-002-XK-0001" in reply_text(stack.say(me, "驾驶证到期了怎么换"))
-    with extra_gateway(stack, stack.base + 10) as second:
+    with extra_gateway(stack, stack.base + 20) as second:
         text = reply_text(second.say(me, "要交钱吗"))
         assert "440300-002-XK-0001" in text and "收费" in text

@@ -131,7 +131,7 @@ def test_reminder_fires_from_a_gateway_started_after_it_was_set(stack):
     r = redis.Redis(port=stack.redis_port)
     assert r.zcard("reminders:due") >= 1
     # A gateway whose clock reads 400 days on: the stored reminder is due for it.
-    with extra_gateway(stack, stack.base + 11, REMINDER_CLOCK_OFFSET_S=str(400 * 86400)) as later:
+    with extra_gateway(stack, stack.base + 21, REMINDER_CLOCK_OFFSET_S=str(400 * 86400)) as later:
         waiting = f"outbox:{conversation_id('rest', me)}"     # REST cannot push: it waits there
         for _ in range(120):
             if r.llen(waiting):

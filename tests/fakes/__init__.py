@@ -1,0 +1,1 @@
+"""Local stand-ins for remote platforms the channels talk to (WeChat API, ...), speaking their real protocols."""
