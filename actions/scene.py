@@ -32,16 +32,22 @@ GENERIC_RE = re.compile(r"一件事|场景|引导|一步步|人生大事")
 CHANGE_RE = re.compile(r"修改|更改|改一下|改成|改为|改下|选错|填错|重选")
 
 
-def find_scene(tracker: Tracker) -> tuple[Scene | None, float]:
-    """The scene a button names, else the best match for the message (with its score)."""
+def find_scene(tracker: Tracker) -> tuple[Scene | None, float, bool]:
+    """The scene a button names, else the best match for the message: (scene, score, whether
+    a single service matches the message clearly better than the scene)."""
     named = turn.entity(tracker, "scene")
     if named in scenes():
-        return scenes()[named], 1.0
+        return scenes()[named], 1.0, False
     text = turn.text(tracker)
     if not text or turn.is_button(tracker):
-        return None, 0.0
-    hit = scene_matcher().best(text, knowledge().retriever.query_vector(text))
-    return (hit.scene, hit.score) if hit else (None, 0.0)
+        return None, 0.0, False
+    kb = knowledge()
+    hit = scene_matcher().best(text, kb.retriever.query_vector(text))
+    if hit is None:
+        return None, 0.0, False
+    top = kb.search(text, k=1)
+    service_better = bool(top) and top[0].score - hit.score > matcher.MARGIN
+    return hit.scene, hit.score, service_better
 
 
 def scene_buttons(audience: str | None = None) -> list[dict]:
@@ -50,11 +56,15 @@ def scene_buttons(audience: str | None = None) -> list[dict]:
 
 
 def recommend(item_code: str) -> dict | None:
-    """Smart recommendation (9.4.3): the scene a service belongs to, as a button."""
-    for s in scenes().values():
-        if any(step.item == item_code for step in s.steps):
-            return {"title": f"一件事办理：{s.title}", "payload": render.payload("start_scene", scene=s.id)}
-    return None
+    """Smart recommendation (9.4.3): the scene a service belongs to, as a button — preferring
+    the scene whose life event or business activity the item itself is classified under."""
+    item = knowledge().item(item_code)
+    own = set(item.classification.get("life_events", ()) + item.classification.get("business_activities", ())) if item else set()
+    holding = [s for s in scenes().values() if any(step.item == item_code for step in s.steps)]
+    if not holding:
+        return None
+    best = next((s for s in holding if s.classification in own), holding[0])
+    return {"title": f"一件事办理：{best.title}", "payload": render.payload("start_scene", scene=best.id)}
 
 
 async def open_form(dispatcher: CollectingDispatcher, code: str, state: State, conversation: str) -> list:
@@ -72,8 +82,8 @@ class ActionStartScene(Action):
         return "action_start_scene"
 
     async def run(self, dispatcher, tracker, domain):
-        scene, score = find_scene(tracker)
-        if scene is None or score < matcher.SURE:
+        scene, score, service_better = find_scene(tracker)
+        if scene is None or score < matcher.SURE or service_better:
             if GENERIC_RE.search(turn.text(tracker)) or turn.is_button(tracker):
                 dispatcher.utter_message(text="我可以一步步引导您办理这些“一件事”，请选择：", buttons=scene_buttons())
                 return []

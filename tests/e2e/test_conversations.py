@@ -95,7 +95,10 @@ def test_two_failed_turns_offer_a_human(stack):
     second = stack.say(me, "给我讲个笑话吧")
     assert "人工" in reply_text(second)
     assert any(b["payload"] == "/request_human" for r in second for b in r.get("buttons", []))
-    assert "12345" in reply_text(stack.say(me, "好的"))
+    # Accepting asks which department's staff to queue for (no service was discussed).
+    third = stack.say(me, "好的")
+    assert "哪个部门" in reply_text(third)
+    assert any(b["payload"].startswith("/request_human{") for r in third for b in r.get("buttons", []))
 
 
 def test_follow_up_question_keeps_the_service(stack):
