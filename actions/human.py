@@ -49,8 +49,10 @@ class ActionRequestHuman(Action):
         position = await handoff.request(tracker.sender_id, department, channel, question=question or "",
                                          intent=turn.intent(tracker), service_code=item.code if item else "")
         wait = await handoff.estimated_wait_s(position, department)
+        # `handoff` lets a channel with a staff system of its own (WeChat customer service) take over.
         dispatcher.utter_message(text=f"正在为您转接{department}的人工服务，您前面还有{position - 1}位，"
-                                      f"预计等待约{max(1, round(wait / 60))}分钟。排队期间发送“取消排队”可返回智能助手。")
+                                      f"预计等待约{max(1, round(wait / 60))}分钟。排队期间发送“取消排队”可返回智能助手。",
+                                 json_message={"handoff": {"department": department}})
         return events
 
     @staticmethod

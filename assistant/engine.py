@@ -54,8 +54,14 @@ class RasaEngine:
                 messages = await resp.json()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
-        return [Reply(text=m.get("text") or "", buttons=m.get("buttons") or [], image=m.get("image") or "",
-                      custom=m.get("custom")) for m in messages]
+        out: list[Reply] = []
+        for m in messages:
+            if out and m.get("custom") and not (m.get("text") or m.get("buttons") or m.get("image")):
+                out[-1].custom = m["custom"]     # Rasa sends a message's custom part on its own
+                continue
+            out.append(Reply(text=m.get("text") or "", buttons=m.get("buttons") or [], image=m.get("image") or "",
+                             custom=m.get("custom")))
+        return out
 
     async def health(self) -> bool:
         try:

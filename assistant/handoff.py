@@ -18,6 +18,8 @@ import redis.asyncio as aioredis
 
 EVENTS = "staff-events"
 ALL = "handoff:all"             # every conversation queued or with staff (for inspectors)
+PHONE_CALLS = "handoff:phone-calls"   # hotline calls put through to staff phones (screen-pop)
+PHONE_TTL_S = 2 * 3600
 PRESENCE_TTL_S = 60            # a console that has not sent a heartbeat for this long is offline
 DEFAULT_HANDLE_S = 180         # assumed handling time per citizen before any has been measured
 
@@ -97,6 +99,30 @@ class Handoff:
         await pipe.execute()
         await self.publish("cancelled", conversation=conv, department=info["department"])
         return True
+
+    async def phone_transfer(self, conv: str, channel: str, user_id: str, number: str) -> None:
+        """A hotline caller put through to the staff phone queue: a screen-pop for the consoles
+        (the call itself is bridged by the telephony platform, not queued here)."""
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(f"handoff:phone:{conv}", mapping={"channel": channel, "user_id": user_id, "number": number, "at": now})
+        pipe.expire(f"handoff:phone:{conv}", PHONE_TTL_S)
+        pipe.zadd(PHONE_CALLS, {conv: now})
+        pipe.zremrangebyscore(PHONE_CALLS, "-inf", now - PHONE_TTL_S)
+        await pipe.execute()
+        await self.publish("phone", conversation=conv, department="*", channel=channel)
+
+    async def phone_calls(self) -> list[dict]:
+        out = []
+        for conv in [c.decode() for c in await self.redis.zrevrange(PHONE_CALLS, 0, 49)]:
+            raw = await self.redis.hgetall(f"handoff:phone:{conv}")
+            if raw:
+                out.append({"conversation": conv, **{k.decode(): v.decode() for k, v in raw.items()}})
+        return out
+
+    async def phone_call(self, conv: str) -> dict:
+        raw = await self.redis.hgetall(f"handoff:phone:{conv}")
+        return {k.decode(): v.decode() for k, v in raw.items()}
 
     # --- staff ----------------------------------------------------------------------------
     async def heartbeat(self, username: str, departments: list[str]) -> None:

@@ -57,6 +57,7 @@ class StaffApi:
             web.post(f"{api}/conversations/{{conv}}/reply", self.reply),
             web.post(f"{api}/conversations/{{conv}}/transfer", self.transfer),
             web.post(f"{api}/conversations/{{conv}}/end", self.end),
+            web.get(f"{api}/phone-calls", self.phone_calls),
             web.post(f"{api}/heartbeat", self.heartbeat), web.get(f"{api}/staff", self.staff_list),
             web.get(f"{api}/ws", self.websocket),
         ]
@@ -152,8 +153,18 @@ class StaffApi:
         now = time.time()
         return web.json_response({"conversations": [self._row(r, now, s) for r in rows]})
 
+    async def phone_calls(self, request: web.Request) -> web.Response:
+        """Hotline calls put through to the staff phones: open one for its transcript."""
+        s = await self.session(request, WATCHING)
+        if isinstance(s, web.Response):
+            return s
+        return web.json_response({"calls": [{**c, "number": self._shown(c.get("number", ""), s)}
+                                            for c in await self.handoff.phone_calls()]})
+
     async def _visible(self, s: StaffSession, conv: str) -> dict | web.Response:
         info = await self.handoff.status(conv)
+        if not info and (call := await self.handoff.phone_call(conv)):
+            return {"state": "phone", "department": "热线电话", **call}
         if not info or not s.serves(info.get("department", "")):
             return error(404, "not_found", "没有找到这个会话，或不属于您的部门。")
         return info
@@ -339,7 +350,7 @@ class StaffApi:
                         continue
                     event = json.loads(message["data"])
                     for ws, s in list(self.sockets.items()):
-                        if s.serves(event.get("department", "")) and not ws.closed:
+                        if (event.get("department") == "*" or s.serves(event.get("department", ""))) and not ws.closed:
                             await ws.send_json(event)
             except asyncio.CancelledError:
                 raise

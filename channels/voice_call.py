@@ -23,6 +23,7 @@ from assistant import menus
 from assistant.delivery import Delivery
 from assistant.engine import Reply
 from assistant.gateway import BUSY, Gateway
+from assistant.handoff import Handoff
 from assistant.sessions import conversation_id
 from channels import voice_render
 from channels.asr_repair import AsrRepairer
@@ -310,6 +311,9 @@ class VoiceCalls:
         if not self.cfg.staff_number:     # no staff queue configured: say so, keep the caller
             return await self._prompt(call_id, state, STAFF_BUSY + (state.tail or ASK_ANYTHING), remember=False)
         await self._save(call_id, state)
+        # The console shows staff this caller's transcript as the call rings through.
+        await Handoff(self.gateway.redis).phone_transfer(conversation_id(self.channel, state.user), self.channel,
+                                                         state.user, state.user)
         return Step(TRANSFERRING, "transfer", self.cfg.staff_number)
 
     # --- the assistant -------------------------------------------------------------------

@@ -33,11 +33,12 @@ from wechatpy.utils import WeChatSigner
 from assistant import attachments, menus, outbox
 from assistant.engine import Reply
 from assistant.gateway import Gateway
+from assistant.handoff import Handoff
 from assistant.sessions import conversation_id
 from channels import nearest_branch, wechat_menu
 from channels.base import Channel
 from channels.wechat_api import NOT_FOLLOWING, OUT_OF_WINDOW, WeChatApi, WeChatApiError
-from channels.wechat_render import Outgoing, menu_choice, payload_checksum, render
+from channels.wechat_render import Outgoing, menu_choice, payload_checksum, render, wants_handoff
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,11 @@ class WeChatChannel(Channel):
         if not done:
             self._spawn(self._deliver_late(message.source, work))
             return None, []
-        messages = render(work.result(), transfer=self.cfg.kf_transfer)
+        replies = work.result()
+        if self.cfg.kf_transfer and wants_handoff(replies):
+            # The account's own WeChat staff take the citizen: leave our staff queue.
+            await Handoff(self.redis).cancel(conversation_id(self.name, message.source))
+        messages = render(replies, transfer=self.cfg.kf_transfer)
         if not messages:
             return None, []         # nothing to say (an event), or replies with nothing WeChat can show
         xml = messages[0].passive_reply(message)
