@@ -13,7 +13,7 @@ import time
 from typing import Callable
 
 import redis.asyncio as aioredis
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram, disable_created_metrics, start_http_server
 from rasa_sdk.executor import ActionExecutor
 
 from assistant import turn_intent
@@ -66,6 +66,7 @@ def _serving() -> bool:
 
 def serve() -> None:
     port = int(os.environ.get("ACTIONS_METRICS_PORT", "5056"))
+    disable_created_metrics()
     install()
     if port:
         start_http_server(port, addr=os.environ.get("ACTIONS_METRICS_HOST", "127.0.0.1"))

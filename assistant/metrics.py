@@ -2,20 +2,18 @@
 engine errors, and — read from Redis at scrape time, so every gateway process reports the shared
 state — handoff queue lengths and the backlogs of the outbox, notifications, queued filings and
 reminders; the staff console sockets open on this process. `METRICS_TOKEN`, when set, must come
-as a bearer token (metrics hold no personal data, but need not be public)."""
+as a bearer token (assistant/metrics_http.py)."""
 from __future__ import annotations
 
-import hmac
-import os
-from dataclasses import dataclass, field
 from typing import Callable
 
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import Counter, Gauge, Histogram
 
 from assistant import filing_queue, notifications, outbox, reminders
 from assistant.handoff import queue_key
+from assistant.metrics_http import MetricsSettings, exposition
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30)
 TURNS = Counter("hall_turns", "Citizen messages answered, by channel", ["channel"])
@@ -31,19 +29,6 @@ REMINDERS = Gauge("hall_reminders_scheduled", "Reminders scheduled and not yet d
 SCAN_LIMIT = 100_000            # outbox keys counted per scrape at most (a scrape must stay cheap)
 
 
-@dataclass(frozen=True)
-class MetricsSettings:
-    token: str = field(default_factory=lambda: os.environ.get("METRICS_TOKEN", ""))
-
-
-def exposition(request: web.Request, token: str) -> web.Response:
-    """The text format Prometheus scrapes, or 401 when a token is configured and not given."""
-    if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(),
-                                         f"Bearer {token}".encode()):
-        return web.json_response({"error": "unauthorized", "message": "需要监控令牌。"}, status=401)
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
 class GatewayMetrics:
     def __init__(self, redis: aioredis.Redis, staff_sockets: Callable[[], int], cfg: MetricsSettings | None = None):
         self.redis, self.staff_sockets, self.cfg = redis, staff_sockets, cfg or MetricsSettings()
@@ -52,9 +37,9 @@ class GatewayMetrics:
         return [web.get("/metrics", self.metrics)]
 
     async def metrics(self, request: web.Request) -> web.Response:
-        if not self.cfg.token or request.headers.get("Authorization") == f"Bearer {self.cfg.token}":
+        if self.cfg.allows(request):
             await self.refresh()
-        return exposition(request, self.cfg.token)
+        return exposition(request, self.cfg)
 
     async def refresh(self) -> None:
         HANDOFF_QUEUE.clear()

@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
-from assistant.metrics import MetricsSettings, exposition
+from assistant.metrics_http import MetricsSettings, exposition
 
 REQUESTS = Counter("hall_api_requests", "Requests to the hall, by route and status", ["method", "route", "status"])
 SECONDS = Histogram("hall_api_request_seconds", "Time the hall took for one request", ["method", "route"],
@@ -38,8 +38,8 @@ async def measure(request: web.Request, handler):
 
 
 def routes(cfg: MetricsSettings | None = None) -> list[web.RouteDef]:
-    token = (cfg or MetricsSettings()).token
+    cfg = cfg or MetricsSettings()
 
     async def metrics(request: web.Request) -> web.Response:
-        return exposition(request, token)
+        return exposition(request, cfg)
     return [web.get("/metrics", metrics)]

@@ -64,7 +64,7 @@ def services(args, p: dict[str, int], env: dict[str, str]) -> list[Service]:
                           "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes"], None, env),
         Service("hall", [app_py, "-m", "hall"], f"http://127.0.0.1:{p['hall']}/healthz", env),
         Service("actions", [app_py, "-m", "rasa_sdk", "--actions", "actions", "-p", str(p["actions"]),
-                            "--logging-config-file", str(JSON_LOGGING / "actions.yml")],
+                            "--logging-config_file", str(JSON_LOGGING / "actions.yml")],   # rasa-sdk's spelling
                 f"http://127.0.0.1:{p['actions']}/health", env),
         Service("rasa", [rasa_py, "-m", "rasa", "run", "--enable-api", "--auth-token", env["RASA_TOKEN"],
                          "-i", "127.0.0.1", "-p", str(p["rasa"]), "--endpoints", str(ROOT / "endpoints.yml"),
