@@ -201,3 +201,22 @@ async def test_csv_cells_that_look_like_formulas_are_quoted(client, redis):
     raw = await (await client.get("/staff/api/admin/audit.csv", params={"action": "turn"})).read()
     row = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))[1]
     assert row[2] == "'=cmd|' /C calc'!A0" and row[5] == "'+1"
+
+
+async def test_a_queued_filing_that_lands_is_audited_with_its_number(redis, tmp_path):
+    from assistant import filing_queue
+    from hall.app import create_app
+    from tests.hall.common import COMPLAINT, KEY
+
+    async with TestServer(create_app(tmp_path / "hall.db", KEY)) as server:
+        hall = HallClient(str(server.make_url("")).rstrip("/"), KEY, 10)
+        try:
+            await filing_queue.enqueue(redis, "complaint", {**COMPLAINT, "channel": "rest"}, "idem-1", "rest-queued")
+            [(entry_id, fields)] = await redis.xrange(filing_queue.STREAM)
+            await filing_queue.FilingWorker(redis, hall, Delivery(redis, {}))._file(
+                entry_id, {k.decode(): v.decode() for k, v in fields.items()})
+        finally:
+            await hall.close()
+    [filed] = await audit.search(redis, action="filing")
+    assert filed["actor"] == "rest-queued" and filed["target"].startswith("TS")
+    assert filed["details"] == {"kind": "complaint", "channel": "rest", "queued": True}
