@@ -1,5 +1,5 @@
 # Hall Assistant. `make run` starts the whole stack; `make test` passes the tests.
-.PHONY: run test bench eval nlu-report clean
+.PHONY: run test bench eval nlu-report backup restore clean
 
 run:
 	@scripts/run.sh
@@ -18,6 +18,14 @@ eval:
 # `rasa data validate` and 5-fold cross-validated `rasa test nlu`; reports kept in nlu/reports/.
 nlu-report:
 	@scripts/nlu_report.sh
+
+# Hall database and Redis into DIR (default var/backups/<time>); restore DIR into fresh ones.
+backup:
+	@scripts/backup.sh create $(DIR)
+
+restore:
+	@test -n "$(DIR)" || { echo "usage: make restore DIR=<backup folder> [FORCE=1]"; exit 2; }
+	@scripts/backup.sh restore $(DIR) $(if $(FORCE),--force)
 
 clean:
 	rm -rf var

@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import turn
 from actions.answer_question import answer, is_service_question
 from actions.runtime import hall, knowledge, redis
-from assistant import appointment_sms, attachments, filing_queue
+from assistant import appointment_sms, attachments, audit, filing_queue
 from assistant.filing_text import filed_text
 from assistant.hall_client import HallRejected, HallUnavailable
 from assistant.identity import mask_phone
@@ -228,6 +228,8 @@ class ActionSubmitFiling(Action):
         if record.get("attachments"):
             await attachments.clear(redis(), tracker.sender_id)
         await remember_filing(tracker.sender_id, result.get("number"))
+        await audit.record(redis(), tracker.sender_id, "citizen", "filing", result.get("number", ""), "",
+                           kind=kind, channel=record["channel"])
         dispatcher.utter_message(text=filed_text(kind, result))
         return clear(kind)
 
@@ -251,6 +253,8 @@ async def reschedule(dispatcher: CollectingDispatcher, tracker: Tracker, record:
         dispatcher.utter_message(text=text)
         return [*clear("appointment"), SlotSet("appointment_number", None)]
     await appointment_sms.rescheduled(redis(), tracker.sender_id, number, record["date"], record["start"], record["phone"])
+    await audit.record(redis(), tracker.sender_id, "citizen", "filing_rescheduled", number, "", kind="appointment",
+                       channel=record["channel"], date=record["date"], start=record["start"])
     dispatcher.utter_message(text=f"改约成功！预约 {number} 已改为 {record['date']} {record['start']}，请按新时间携带材料到达。")
     return [*clear("appointment"), SlotSet("appointment_number", None)]
 

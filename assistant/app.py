@@ -9,12 +9,16 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from assistant import health
+from assistant.access_audit import access_audit
+from assistant.admin_audit import AdminAudit
+from assistant.audit_retention import AuditExpiry, AuditSettings
 from assistant.config import ROOT, Settings, settings
 from assistant.engine import RasaEngine
 from assistant.filing_queue import FilingWorker
 from assistant.gateway import Gateway
 from assistant.hall_client import HallClient
 from assistant.logs import setup_logging
+from assistant.metrics import GatewayMetrics
 from assistant.notifications import NotificationWorker
 from assistant.queue_updates import QueueUpdates
 from assistant.reminders import ReminderScheduler
@@ -68,10 +72,12 @@ async def staff_console(request: web.Request) -> web.FileResponse:
 
 def create_app(cfg: Settings | None = None) -> web.Application:
     cfg = cfg or settings()
-    app = web.Application(middlewares=[no_leaks], client_max_size=256 * 1024)
+    audit_cfg = AuditSettings()             # refuses a retention under six months at start
+    redis = aioredis.Redis(host=cfg.redis_host, port=cfg.redis_port, db=cfg.redis_db)
+    app = web.Application(middlewares=[access_audit(redis), no_leaks], client_max_size=256 * 1024)
     app[SETTINGS] = cfg
     app[ENGINE] = RasaEngine(cfg.rasa_url, cfg.engine_timeout_s, cfg.rasa_token)
-    app[REDIS] = aioredis.Redis(host=cfg.redis_host, port=cfg.redis_port, db=cfg.redis_db)
+    app[REDIS] = redis
     app[HALL] = HallClient(cfg.hall_url, cfg.hall_api_key, cfg.hall_timeout_s)
     gateway = Gateway(app[ENGINE], Sessions(app[REDIS], cfg.session_ttl_s), cfg.max_message_chars,
                       cfg.rate_limit_per_minute)
@@ -81,6 +87,8 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         app.router.add_routes(channel.routes())
     app[STAFF] = StaffApi(app[REDIS], app[DELIVERY], app[HALL], cfg.action_url)
     app.router.add_routes(app[STAFF].routes())
+    app.router.add_routes(AdminAudit(app[STAFF]).routes())
+    app.router.add_routes(GatewayMetrics(app[REDIS], lambda: len(app[STAFF].sockets)).routes())
     app.router.add_get("/staff/", staff_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
@@ -92,7 +100,8 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         clock = lambda: time.time() + cfg.reminder_clock_offset_s  # noqa: E731
         app[WORKERS] = [asyncio.create_task(w.run()) for w in (
             FilingWorker(app[REDIS], app[HALL], app[DELIVERY]), NotificationWorker(app[REDIS], app[DELIVERY]),
-            ReminderScheduler(app[REDIS], clock), QueueUpdates(app[REDIS], gateway, app[DELIVERY]))]
+            ReminderScheduler(app[REDIS], clock), QueueUpdates(app[REDIS], gateway, app[DELIVERY]),
+            AuditExpiry(app[REDIS], audit_cfg))]
         await app[STAFF].start()
         if cfg.staff_dev_accounts:
             await Accounts(app[REDIS]).ensure_dev_accounts()

@@ -14,7 +14,7 @@ import socket
 
 import redis.asyncio as aioredis
 
-from assistant import appointment_sms
+from assistant import appointment_sms, audit
 from assistant.delivery import Delivery
 from assistant.engine import Reply
 from assistant.filing_text import filed_text
@@ -79,6 +79,8 @@ class FilingWorker:
             await self.redis.rpush(f"filings:{f['conversation']}", result.get("number", ""))
             if f["kind"] == "appointment":
                 await appointment_sms.booked(self.redis, f["conversation"], {**json.loads(f["record"]), **result})
+            await audit.record(self.redis, f["conversation"], "citizen", "filing", result.get("number", ""), "",
+                               kind=f["kind"], channel=json.loads(f["record"]).get("channel", ""), queued=True)
             log.info("queued %s landed as %s", f["kind"], result.get("number"))
         await self.redis.xack(STREAM, GROUP, entry_id)
         await self.redis.xdel(STREAM, entry_id)

@@ -6,10 +6,11 @@ import logging
 import re
 import time
 
-from assistant import menus, outbox, rate_limit, transcript
+from assistant import audit, menus, outbox, rate_limit, transcript, turn_intent
 from assistant.engine import EngineUnavailable, RasaEngine, Reply
 from assistant.handoff import Handoff
 from assistant.identity import mask_text
+from assistant.metrics import ENGINE_ERRORS, TURN_SECONDS, TURNS
 from assistant.sessions import Sessions, conversation_id
 from knowledge.text import normalize
 
@@ -56,10 +57,16 @@ class Gateway:
         try:
             replies = await self.engine.turn(conv, normalize(text, lower=False), {"channel": channel, **(metadata or {})})
         except EngineUnavailable as exc:
+            ENGINE_ERRORS.inc()
             log.error("engine unavailable for %s: %s", conv, exc)
+            await self.audit_turn(conv, channel, text, error="engine_unavailable")
             return [Reply(BUSY)]
+        elapsed = time.monotonic() - started
+        TURNS.labels(channel).inc()
+        TURN_SECONDS.labels(channel).observe(elapsed)
         log.info("turn channel=%s conv=%s chars=%d replies=%d ms=%.0f text=%s", channel, conv, len(text),
-                 len(replies), (time.monotonic() - started) * 1000, mask_text(text[:200]))
+                 len(replies), elapsed * 1000, mask_text(text[:200]))
+        await self.audit_turn(conv, channel, text, intent=await turn_intent.take(self.redis, conv))
         # Anything that arrived for this citizen since the last turn (e.g. the number of a
         # filing the hall took late) comes first.
         replies = await outbox.drain(self.redis, conv) + (replies or [Reply(SILENT)])
@@ -73,6 +80,7 @@ class Gateway:
         """A conversation queued for or held by staff: the bot stays silent; the message goes to
         the staff console. While queued the citizen sees their place and may leave the queue."""
         await transcript.append(self.redis, conv, "citizen", text, channel)
+        await self.audit_turn(conv, channel, text, intent=handoff.get("intent", ""), handoff=handoff["state"])
         if handoff["state"] == "queued" and LEAVE_QUEUE_RE.search(text):
             await self.handoff.cancel(conv)
             return [Reply(LEFT_QUEUE)]
@@ -81,6 +89,11 @@ class Gateway:
         if handoff["state"] == "queued":
             waiting.append(await self.queue_notice(conv, handoff["department"]))
         return waiting
+
+    async def audit_turn(self, conv: str, channel: str, text: str, intent: str = "", **extra) -> None:
+        """Standard 8.1.3: every turn in the audit trail (audit masks the text)."""
+        await audit.record(self.redis, conv, "citizen", "turn", conv, "", channel=channel, intent=intent,
+                           text=text[:200], **extra)
 
     async def queue_notice(self, conv: str, department: str) -> Reply:
         position = await self.handoff.position(conv) or 1

@@ -10,6 +10,10 @@ ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # Two letters (QR, XK…; TS complaint, ZX consultation, YY appointment) + department(3) + date(8) + seq(6).
 CASE_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{17}(?![0-9A-Za-z])")
+# Only for masking: a mobile number typed in groups ("138 0013 8000", "138-0013-8000").
+SPACED_PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d[ -]\d{4}[ -]\d{4}(?!\d)")
+# A name the citizen introduces ("我叫王芳", "姓名：李明"); over-masking a word is harmless in logs.
+NAME_INTRO_RE = re.compile(r"(我叫|姓名[是为:：]?|名字[是叫]|名叫)\s*([\u4e00-\u9fa5]{2,4})")
 
 
 def id_check_char(first17: str) -> str:
@@ -38,6 +42,9 @@ def mask_name(value: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Masks every ID and mobile number inside free text (for logs and analytics)."""
+    """Masks every ID and mobile number, and introduced names, inside free text (for logs,
+    the audit trail and analytics)."""
     text = ID_RE.sub(lambda m: mask_id(m.group()), text)
-    return PHONE_RE.sub(lambda m: mask_phone(m.group()), text)
+    text = SPACED_PHONE_RE.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group())), text)
+    text = PHONE_RE.sub(lambda m: mask_phone(m.group()), text)
+    return NAME_INTRO_RE.sub(lambda m: m.group(1) + mask_name(m.group(2)), text)

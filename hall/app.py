@@ -22,7 +22,7 @@ import yaml
 from aiohttp import web
 
 from assistant.identity import valid_id_number
-from hall import appointments, filings
+from hall import appointments, filings, metrics
 from hall.db import Database, DatabaseUnavailable
 from hall.errors import HallError, bad_request, not_found
 from hall.migrate import migrate
@@ -243,7 +243,7 @@ def open_store(target: Path | str | Database, clock: Callable[[], datetime] | No
 
 
 def create_app(db: Path | str | Database, api_key: str, clock: Callable[[], datetime] | None = None) -> web.Application:
-    app = web.Application(middlewares=[errors, require_key], client_max_size=2 * 1024 * 1024)
+    app = web.Application(middlewares=[metrics.measure, errors, require_key], client_max_size=2 * 1024 * 1024)
     store = open_store(db, clock)
     app[STORE], app[API_KEY] = store, api_key
     app[EXECUTOR] = ThreadPoolExecutor(max_workers=store.db.pool_size, thread_name_prefix="hall-db")
@@ -256,6 +256,7 @@ def create_app(db: Path | str | Database, api_key: str, clock: Callable[[], date
     r = app.router
     r.add_get("/healthz", healthz)
     r.add_get("/openapi.json", openapi)
+    r.add_routes(metrics.routes())
     r.add_get("/api/v1/cases", find_cases)
     r.add_get("/api/v1/cases/{number}", get_case)
     r.add_post("/api/v1/consultations", file_consultation)

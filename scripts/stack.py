@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+JSON_LOGGING = ROOT / "ops" / "logging"      # JSON log configs of the Rasa and action servers
 
 
 @dataclass
@@ -32,8 +33,9 @@ def ports(base: int) -> dict[str, int]:
     """All ports from one base, so a test stack never meets a running `make run` stack."""
     if base == 0:   # the documented defaults
         return {"gateway": int(os.environ.get("ASSISTANT_PORT", 8080)), "rasa": 5005, "actions": 5055,
-                "hall": 8090, "redis": 6390}
-    return {"gateway": base, "rasa": base + 1, "actions": base + 2, "hall": base + 3, "redis": base + 4}
+                "hall": 8090, "redis": 6390, "actions_metrics": 5056}
+    return {"gateway": base, "rasa": base + 1, "actions": base + 2, "hall": base + 3, "redis": base + 4,
+            "actions_metrics": base + 6}
 
 
 def stack_env(p: dict[str, int], var: Path, e5_model: str) -> dict[str, str]:
@@ -46,7 +48,7 @@ def stack_env(p: dict[str, int], var: Path, e5_model: str) -> dict[str, str]:
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(p["redis"]), "REDIS_GATEWAY_DB": "0",
         "REDIS_TRACKER_DB": "1", "REDIS_LOCK_DB": "2", "TRACKER_TTL_SECONDS": env.get("TRACKER_TTL_SECONDS", str(180 * 86400)),
         "HALL_VAR": str(var), "HALL_E5_MODEL": e5_model, "SANIC_HOST": "127.0.0.1",
-        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ACTIONS_METRICS_PORT": str(p["actions_metrics"]),
     })
     env.setdefault("STAFF_DEV_ACCOUNTS", "1")     # the README's development accounts
     env.setdefault("RASA_TOKEN", "dev-rasa-token-change-me")
@@ -61,11 +63,13 @@ def services(args, p: dict[str, int], env: dict[str, str]) -> list[Service]:
         Service("redis", ["redis-server", "--port", str(p["redis"]), "--bind", "127.0.0.1", "--dir", str(var / "redis"),
                           "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes"], None, env),
         Service("hall", [app_py, "-m", "hall"], f"http://127.0.0.1:{p['hall']}/healthz", env),
-        Service("actions", [app_py, "-m", "rasa_sdk", "--actions", "actions", "-p", str(p["actions"])],
+        Service("actions", [app_py, "-m", "rasa_sdk", "--actions", "actions", "-p", str(p["actions"]),
+                            "--logging-config_file", str(JSON_LOGGING / "actions.yml")],   # rasa-sdk's spelling
                 f"http://127.0.0.1:{p['actions']}/health", env),
         Service("rasa", [rasa_py, "-m", "rasa", "run", "--enable-api", "--auth-token", env["RASA_TOKEN"],
                          "-i", "127.0.0.1", "-p", str(p["rasa"]), "--endpoints", str(ROOT / "endpoints.yml"),
-                         "--credentials", str(ROOT / "nlu" / "credentials.yml"), "-m", args.model],
+                         "--credentials", str(ROOT / "nlu" / "credentials.yml"), "-m", args.model,
+                         "--logging-config-file", str(JSON_LOGGING / "rasa.yml")],
                 f"http://127.0.0.1:{p['rasa']}/status?token={env['RASA_TOKEN']}", env),
         Service("gateway", [app_py, "-m", "assistant"], f"http://127.0.0.1:{p['gateway']}/healthz", env),
     ]

@@ -22,7 +22,7 @@ def documented_routes() -> set[tuple[str, str]]:
 def test_every_registered_route_is_documented_and_nothing_else(tmp_path):
     app = create_app(tmp_path / "hall.db", KEY)
     routes = registered_routes(app)
-    assert len(routes) == 19
+    assert len(routes) == 20
     assert routes - documented_routes() == set(), "routes missing from hall/openapi.yaml"
     assert documented_routes() - routes == set(), "documented routes the app does not serve"
 
@@ -47,7 +47,7 @@ def test_the_document_is_well_formed():
         for method, op in ops.items():
             assert op.get("summary") and op.get("responses"), f"{method} {path}"
             public = op.get("security") == []
-            assert public == (path in ("/healthz", "/openapi.json")), f"{method} {path}: security"
+            assert public == (path in ("/healthz", "/openapi.json", "/metrics")), f"{method} {path}: security"
             if path.startswith("/api/"):
                 assert "401" in op["responses"], f"{method} {path}: 401 not documented"
             if method == "post" and path.endswith(("consultations", "complaints", "appointments", "opinions")):
@@ -124,5 +124,8 @@ async def test_every_answer_matches_its_documented_schema(hall):
     await check("GET", "/api/v1/statistics", "/api/v1/statistics", 200)
     resp = await hall.get("/api/v1/statistics")
     assert problems(DOC, response_schema(DOC, "/api/v1/statistics", "get", 401), await resp.json()) == []
-    answered = {(m, t) for m, t in checked}
+    metrics = await hall.get("/metrics")                               # text, not JSON
+    assert metrics.status == 200 and 'hall_api_requests_total{method="GET",route="/api/v1/cases/{number}",status="404"}' \
+        in await metrics.text()
+    answered = {(m, t) for m, t in checked} | {("get", "/metrics")}
     assert answered == documented_routes() - {("get", "/openapi.json")}   # every route's answers were checked

@@ -1,0 +1,1 @@
+"""Operations: backup and restore, logging configuration of the Rasa and action servers."""
