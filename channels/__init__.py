@@ -12,4 +12,8 @@ if TYPE_CHECKING:
 def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
     found: list[Channel] = [RestChannel(gateway)]
+    from channels.sms import SmsChannel
+    from channels.sms_settings import SmsSettings
+    if (sms := SmsSettings()).enabled:   # on by default: `make run` starts Kannel and an SMSC
+        found.append(SmsChannel(gateway, sms))
     return found
