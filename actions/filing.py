@@ -223,7 +223,9 @@ class ActionSubmitFiling(Action):
             return clear(kind)
         if kind == "appointment":
             item = knowledge().item(record["service_code"])
-            result = {**record, **result, "service_name": item.name if item else record["service_code"]}
+            # The hall answers with the phone and name masked; the SMS goes to the number given.
+            result = {**record, **result, "phone": record["phone"], "name": record["name"],
+                      "service_name": item.name if item else record["service_code"]}
             await appointment_sms.booked(redis(), tracker.sender_id, result)
         if record.get("attachments"):
             await attachments.clear(redis(), tracker.sender_id)

@@ -78,7 +78,9 @@ class FilingWorker:
             await self.delivery.send(f["conversation"], [Reply(landed_text(f["kind"], result))])
             await self.redis.rpush(f"filings:{f['conversation']}", result.get("number", ""))
             if f["kind"] == "appointment":
-                await appointment_sms.booked(self.redis, f["conversation"], {**json.loads(f["record"]), **result})
+                record = json.loads(f["record"])       # its phone and name, not the hall's masked copies
+                await appointment_sms.booked(self.redis, f["conversation"], {**record, **result, "phone": record["phone"],
+                                                                              "name": record["name"]})
             await audit.record(self.redis, f["conversation"], "citizen", "filing", result.get("number", ""), "",
                                kind=f["kind"], channel=json.loads(f["record"]).get("channel", ""), queued=True)
             log.info("queued %s landed as %s", f["kind"], result.get("number"))

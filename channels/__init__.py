@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
+    from channels.sms import SmsChannel
+    from channels.sms_settings import SmsSettings
     from channels.voice_jambonz import JambonzVoiceChannel
     from channels.voice_twilio import TwilioVoiceChannel
     from channels.wechat import WeChatChannel
@@ -23,4 +25,6 @@ def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     if os.environ.get("TELEGRAM_TOKEN"):    # only with a bot: spares the others PTB's 20 MB
         from channels.telegram import TelegramChannel
         found.append(TelegramChannel(gateway))
+    if (sms := SmsSettings()).enabled:   # on by default: `make run` starts Kannel and an SMSC
+        found.append(SmsChannel(gateway, sms))
     return found

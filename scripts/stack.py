@@ -27,15 +27,23 @@ class Service:
     ready_url: str | None          # polled until it answers 200 (None: a redis PING instead)
     env: dict[str, str]
     proc: subprocess.Popen | None = None
+    ready_text: str | None = None  # and, when set, until its answer contains this
 
 
 def ports(base: int) -> dict[str, int]:
     """All ports from one base, so a test stack never meets a running `make run` stack."""
     if base == 0:   # the documented defaults
         return {"gateway": int(os.environ.get("ASSISTANT_PORT", 8080)), "rasa": 5005, "actions": 5055,
-                "hall": 8090, "redis": 6390, "actions_metrics": 5056}
+                "hall": 8090, "redis": 6390, "actions_metrics": 5056, **SMS_PORTS}
     return {"gateway": base, "rasa": base + 1, "actions": base + 2, "hall": base + 3, "redis": base + 4,
-            "actions_metrics": base + 6}
+            **{name: base + 5 + i for i, name in enumerate(SMS_PORTS)}, "actions_metrics": base + 15}
+
+
+# SMS: Kannel's admin, box and sendsms ports, the SMSC's SMPP port and its simulator's control port.
+SMS_PORTS = {"kannel_admin": 13000, "kannel_smsbox": 13001, "kannel_sendsms": 13013, "smsc": 2775,
+             "smsc_control": 2776}
+# The embedded SMSC simulator stands in for the carrier unless SMSC_HOST names a real one.
+EMBEDDED_SMSC = not os.environ.get("SMSC_HOST")
 
 
 def stack_env(p: dict[str, int], var: Path, e5_model: str) -> dict[str, str]:
@@ -52,6 +60,10 @@ def stack_env(p: dict[str, int], var: Path, e5_model: str) -> dict[str, str]:
     })
     env.setdefault("STAFF_DEV_ACCOUNTS", "1")     # the README's development accounts
     env.setdefault("RASA_TOKEN", "dev-rasa-token-change-me")
+    env.update({"KANNEL_ADMIN_PORT": str(p["kannel_admin"]), "KANNEL_SMSBOX_PORT": str(p["kannel_smsbox"]),
+                "KANNEL_SENDSMS_PORT": str(p["kannel_sendsms"]), "SMSC_CONTROL_PORT": str(p["smsc_control"])})
+    if EMBEDDED_SMSC:
+        env["SMSC_PORT"] = str(p["smsc"])
     return env
 
 
@@ -72,7 +84,28 @@ def services(args, p: dict[str, int], env: dict[str, str]) -> list[Service]:
                          "--logging-config-file", str(JSON_LOGGING / "rasa.yml")],
                 f"http://127.0.0.1:{p['rasa']}/status?token={env['RASA_TOKEN']}", env),
         Service("gateway", [app_py, "-m", "assistant"], f"http://127.0.0.1:{p['gateway']}/healthz", env),
+        *sms_services(args, p, env),
     ]
+
+
+def sms_services(args, p: dict[str, int], env: dict[str, str]) -> list[Service]:
+    """Kannel (bearerbox, smsbox) with a kannel.conf generated from the stack's env, and the
+    embedded SMSC simulator it binds to over SMPP."""
+    conf = Path(args.var) / "kannel" / "kannel.conf"
+    subprocess.run([args.app_python, "-m", "channels.kannel_config", str(conf)], env=env, cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    status = f"http://127.0.0.1:{p['kannel_admin']}/status.txt"
+    smsc = Service("smsc", [args.app_python, str(ROOT / "tests" / "fakes" / "smsc_simulator.py"),
+                            "--smpp-port", str(p["smsc"]), "--control-port", str(p["smsc_control"]),
+                            "--system-id", env.get("SMSC_SYSTEM_ID", "hallsms"),
+                            "--password", env.get("SMSC_PASSWORD", "dev-smpp")],
+                   f"http://127.0.0.1:{p['smsc_control']}/healthz", env)
+    # -v 4: only a panic on stderr; Kannel's own logs (warnings up) go to var/logs/kannel-*.log.
+    # bearerbox is ready once bound to the embedded SMSC, smsbox once bearerbox lists it.
+    return [*([smsc] if EMBEDDED_SMSC else []),
+            Service("bearerbox", ["bearerbox", "-v", "4", str(conf)], status, env,
+                    ready_text="(online" if EMBEDDED_SMSC else None),
+            Service("smsbox", ["smsbox", "-v", "4", str(conf)], status, env, ready_text="smsbox:")]
 
 
 def answers(svc: Service, port: int) -> bool:
@@ -81,7 +114,8 @@ def answers(svc: Service, port: int) -> bool:
             out = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, timeout=2)
             return out.stdout.strip() == "PONG"
         with urllib.request.urlopen(svc.ready_url, timeout=2) as resp:
-            return resp.status == 200
+            return resp.status == 200 and (svc.ready_text is None
+                                           or svc.ready_text in resp.read().decode(errors="replace"))
     except Exception:
         return False
 
@@ -129,8 +163,9 @@ def main() -> int:
         by_name = {svc.name: svc for svc in all_services}
         # Started in waves; a wave is waited for before the next. Rasa and the action server
         # load their models in parallel, which is most of the start-up time.
-        for wave in (["redis"], ["hall", "actions", "rasa"], ["gateway"]):
-            for name in wave:
+        # Kannel's bearerbox binds to the SMSC; smsbox then connects to bearerbox.
+        for wave in (["redis", "smsc"], ["hall", "actions", "rasa", "bearerbox"], ["smsbox", "gateway"]):
+            for name in (n for n in wave if n in by_name):
                 svc = by_name[name]
                 log = open(logs / f"{name}.log", "ab")
                 svc.proc = subprocess.Popen(svc.argv, env=svc.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -138,9 +173,9 @@ def main() -> int:
                 started.append(svc)
                 print(f"[stack] starting {name} (log: {logs / (name + '.log')})", flush=True)
             deadline = time.monotonic() + args.timeout
-            for name in wave:
+            for name in (n for n in wave if n in by_name):
                 svc = by_name[name]
-                while not answers(svc, p[name]):
+                while not answers(svc, p.get(name, 0)):
                     if stopping or svc.proc.poll() is not None or time.monotonic() > deadline:
                         why = "stopped" if stopping else f"{name} did not become ready; see its log"
                         print(f"[stack] {why}", flush=True)
@@ -149,6 +184,10 @@ def main() -> int:
                 print(f"[stack] {name} ready", flush=True)
         print(f"[stack] ready: web chat at http://127.0.0.1:{p['gateway']}/chat/ "
               f"(REST: POST http://127.0.0.1:{p['gateway']}/webhooks/rest/webhook); Ctrl-C stops everything", flush=True)
+        if EMBEDDED_SMSC:
+            print(f"[stack] SMS: text the assistant with curl -d '{{\"source_addr\": \"13800000000\", \"text\": "
+                  f"\"居住证怎么办\"}}' http://127.0.0.1:{p['smsc_control']}/mo, read answers at "
+                  f"http://127.0.0.1:{p['smsc_control']}/mt", flush=True)
         while not stopping:
             for svc in started:
                 if svc.proc.poll() is not None:

@@ -134,7 +134,7 @@ def test_every_process_serves_its_metrics(stack, filed):
     assert value(hall, 'hall_api_requests_total{method="POST",route="/api/v1/complaints",status="201"}') >= 1
     assert value(hall, 'hall_api_request_seconds_count{method="GET",route="/api/v1/cases"}') >= 1   # by ID number
     assert "hall_turns_total" not in hall                       # each process shows only its own
-    actions = metrics(f"http://127.0.0.1:{stack.base + 6}/metrics")
+    actions = metrics(f"http://127.0.0.1:{stack.base + 15}/metrics")
     assert value(actions, 'hall_action_runs_total{action="action_handle_confirmation",outcome="ok"}') >= 1
     assert value(actions, 'hall_action_seconds_count{action="action_query_case_status"}') >= 1
 
