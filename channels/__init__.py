@@ -12,4 +12,6 @@ if TYPE_CHECKING:
 def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.rest import RestChannel
     found: list[Channel] = [RestChannel(gateway)]
+    from channels.web import WebChannel         # web chat widget: needs nothing but the gateway
+    found.append(WebChannel(gateway))
     return found
