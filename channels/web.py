@@ -13,7 +13,8 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
-from aiohttp import WSMsgType, web
+import redis.asyncio as aioredis
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from assistant import outbox
 from assistant.engine import Reply
@@ -107,9 +108,16 @@ class WebChannel(Channel):
                     await ws.send_json(frames.error("bad_frame", frames.BINARY))
                 else:       # ERROR: aiohttp closes the socket (e.g. a frame over the hard limit)
                     break
+        except (aioredis.RedisError, OSError) as exc:
+            # The browser reconnects (with backoff) and meanwhile carries on by the REST fallback.
+            log.warning("web chat socket of %s closed: %s", conv, exc)
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER)
         finally:
             turns.put_nowait(None)      # the worker answers what is queued, then ends
-            await self.live.remove(conv, ws)
+            try:
+                await self.live.remove(conv, ws)
+            except (aioredis.RedisError, OSError):
+                pass                    # its presence entry lapses by itself
         return ws
 
     async def _on_text(self, ws: web.WebSocketResponse, data: str, turns: asyncio.Queue) -> None:
@@ -131,15 +139,17 @@ class WebChannel(Channel):
         """Answers the socket's messages one at a time, in order (the reader keeps reading
         pings and acks meanwhile)."""
         while (text := await turns.get()) is not None:
-            await self._send(ws, user, conv, None, {"type": "typing"})
             try:
-                replies = await self.gateway.handle(self.name, user, text)
-            except Exception:
+                await self._turn(ws, user, conv, text)
+            except Exception:           # one failed turn must not end the socket's later ones
                 log.exception("web chat turn failed for %s", conv)
                 await self._send(ws, user, conv, None, frames.error("internal", frames.INTERNAL))
-                continue
-            for n, r in enumerate(replies, 1):
-                await self._send(ws, user, conv, r, frames.reply(r, last=n == len(replies)))
+
+    async def _turn(self, ws: web.WebSocketResponse, user: str, conv: str, text: str) -> None:
+        await self._send(ws, user, conv, None, {"type": "typing"})
+        replies = await self.gateway.handle(self.name, user, text)
+        for n, r in enumerate(replies, 1):
+            await self._send(ws, user, conv, r, frames.reply(r, last=n == len(replies)))
 
     async def _send(self, ws: web.WebSocketResponse, user: str, conv: str, reply: Reply | None, frame: dict) -> None:
         """Writes a frame; a reply the socket can no longer take is pushed to the citizen's

@@ -21,6 +21,7 @@ from aiohttp import WSCloseCode, web
 log = logging.getLogger(__name__)
 PUSH_CHANNEL = "webchat:push"
 ACK_TTL_S = 120
+ACK_POLL_S = 1.0
 
 
 def _live_key(conversation: str) -> str:
@@ -81,7 +82,13 @@ class LiveSockets:
 
     async def acknowledged(self, push_id: str, timeout_s: float) -> bool:
         """Waits until a browser acknowledged the push, at most timeout_s."""
-        return await self.redis.blpop([_ack_key(push_id)], timeout=timeout_s) is not None
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) >= 0.01:     # BLPOP's timeout 0 would block for ever
+            # Short blocking reads: one longer than the client's socket timeout (5 s by
+            # default) would be cut off as a failure instead of ending with no ack.
+            if await self.redis.blpop([_ack_key(push_id)], timeout=min(ACK_POLL_S, left)) is not None:
+                return True
+        return False
 
     # -- background work ----------------------------------------------------------------
 

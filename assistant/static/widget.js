@@ -146,7 +146,11 @@
   box.appendChild(launcher);
   box.appendChild(panel);
   root.appendChild(box);
-  document.body.appendChild(host);
+  if (document.body) {
+    document.body.appendChild(host);
+  } else {                              // included without defer, in <head>
+    document.addEventListener("DOMContentLoaded", function () { document.body.appendChild(host); });
+  }
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -285,18 +289,21 @@
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       onFrame(ws, frame);
     };
-    ws.onclose = function () {
-      if (socket !== ws) return;
-      socket = null;
-      ready = false;
-      clearInterval(pingTimer);
-      if (pendingTurns > 0) {           // their answers come with the next connection or message
-        pendingTurns = 0;
-        setTyping(false);
-      }
-      flushByRest();
-      retry();
-    };
+    ws.onclose = function () { lost(ws); };
+  }
+
+  /** The socket is gone (closed, or silent too long): carry on by REST and reconnect. */
+  function lost(ws) {
+    if (socket !== ws) return;
+    socket = null;
+    ready = false;
+    clearInterval(pingTimer);
+    if (pendingTurns > 0) {             // their answers come with the next connection or message
+      pendingTurns = 0;
+      setTyping(false);
+    }
+    flushByRest();
+    retry();
   }
 
   function retry() {
@@ -316,7 +323,11 @@
       heardAt = Date.now();
       clearInterval(pingTimer);
       pingTimer = setInterval(function () {
-        if (Date.now() - heardAt > SILENCE_MS) { ws.close(); return; }
+        if (Date.now() - heardAt > SILENCE_MS) {    // a dead network may not even finish a close
+          lost(ws);
+          ws.close();
+          return;
+        }
         ws.send(JSON.stringify({type: "ping"}));
       }, PING_MS);
       flushBySocket();
@@ -327,6 +338,11 @@
       if (frame.id) ws.send(JSON.stringify({type: "ack", id: frame.id}));   // a push: say it was shown
       if (frame.last) turnAnswered();
     } else if (frame.type === "error") {       // a message refused or failed: no reply follows
+      if (frame.code === "bad_user") {          // an id the gateway refuses: start afresh
+        userId = newUserId();
+        store.set("user", userId);
+        return;
+      }
       botSays({text: frame.message || TEXT.failed});
       turnAnswered();
     }
@@ -345,7 +361,7 @@
       show(entry);
       remember(entry);
     }
-    if (ready && socket) return sendBySocket(text);
+    if (ready && socket && socket.readyState === WebSocket.OPEN) return sendBySocket(text);
     if (socket) {                       // connecting: goes once the socket is ready (or by REST)
       queue(text);
       return;

@@ -340,18 +340,34 @@ async def test_reconnect_and_rest_fallback_keep_one_conversation(stack, page, re
     follow = await widget.say("那大概要多久能办好")
     assert fallback and GUIDE_CODE in follow and "办理时限" in follow
 
-    # ...and a push finds no socket, so it waits in the outbox and comes with the next message.
+    # ...and a push is not acknowledged (the gateway's end of the lost socket may look open until
+    # its heartbeat notices), so it waits in the outbox and comes with the next message.
     await notifications.enqueue(redis, conv, "您的咨询已有答复，受理编号 ZX20260101000000002。")
     await until(lambda: redis.llen(f"outbox:{conv}"))
     assert await redis.llen(f"outbox:{conv}") == 1
     assert "ZX20260101000000002" in await widget.say("要交钱吗")
 
-    # The network is back: the widget reconnects by itself and talks over the socket again.
-    gate.refusing = False
-    await widget.wait_state("open")
+    # No network at all: the message is kept (on screen and in localStorage) ...
+    await page.context.set_offline(True)
+    before = await widget.bot.count()
+    await widget.input.focus()
+    await page.keyboard.type("在哪里办理")
+    await page.keyboard.press("Enter")
+    await page.wait_for_function("() => document.querySelector('#hall-assistant-widget').shadowRoot"
+                                 ".querySelector('.status').textContent.includes('恢复连接后自动发送')", timeout=WAIT_MS)
+    queued = await page.evaluate("() => JSON.parse(localStorage.getItem('hall-assistant:outgoing'))")
+    assert [m["text"] for m in queued] == ["在哪里办理"] and await widget.bot.count() == before
+
+    # ... and sent over the socket once the widget has reconnected by itself.
     sent_by_rest = len(fallback)
-    again = await widget.say("在哪里办理")
-    assert len(fallback) == sent_by_rest and GUIDE_CODE in again
+    gate.refusing = False
+    await page.context.set_offline(False)
+    await widget.wait_state("open")
+    await widget.bot_count_reaches(before + 1)
+    assert GUIDE_CODE in await widget.bot.last.inner_text() and "办理地点" in await widget.bot.last.inner_text()
+    assert await page.evaluate("() => JSON.parse(localStorage.getItem('hall-assistant:outgoing'))") == []
+    again = await widget.say("需要什么材料")
+    assert len(fallback) == sent_by_rest and GUIDE_CODE in again and "所需材料" in again
 
 
 # -- without a browser ----------------------------------------------------------------------
