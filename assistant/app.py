@@ -108,17 +108,21 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         for channel in mounted:
             await channel.start()
 
+    async def stop_channels(app: web.Application) -> None:
+        # Before the server waits for open requests: an open chat or console socket would hold it.
+        for channel in mounted:
+            await channel.stop()
+        await app[STAFF].stop()
+
     async def close(app: web.Application) -> None:
         for worker in app[WORKERS]:
             worker.cancel()
-        await app[STAFF].stop()
-        for channel in mounted:
-            await channel.stop()
         await app[ENGINE].close()
         await app[HALL].close()
         await app[REDIS].aclose()
 
     app.on_startup.append(start_worker)
+    app.on_shutdown.append(stop_channels)
     app.on_cleanup.append(close)
     return app
 

@@ -15,6 +15,7 @@ def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
     from channels.sms import SmsChannel
     from channels.sms_settings import SmsSettings
     from channels.voice_jambonz import JambonzVoiceChannel
+    from channels.web import WebChannel
     from channels.voice_twilio import TwilioVoiceChannel
     from channels.wechat import WeChatChannel
     found: list[Channel] = [RestChannel(gateway)]
@@ -27,4 +28,5 @@ def enabled(gateway: "Gateway", cfg: "Settings") -> list["Channel"]:
         found.append(TelegramChannel(gateway))
     if (sms := SmsSettings()).enabled:   # on by default: `make run` starts Kannel and an SMSC
         found.append(SmsChannel(gateway, sms))
+    found.append(WebChannel(gateway))          # web chat widget: needs nothing but the gateway
     return found
