@@ -93,9 +93,11 @@ def is_service_question(tracker: Tracker) -> bool:
 
 
 def show_guide(dispatcher: CollectingDispatcher, item: Item, aspect: str | None) -> list:
-    dispatcher.utter_message(text=render.guide(item, aspect), buttons=render.guide_buttons(item, aspect))
-    if aspect is None:
-        recommend(dispatcher, item)
+    text, buttons = render.guide(item, aspect), render.guide_buttons(item, aspect)
+    if aspect is None:                       # the whole guide: what usually comes next, too
+        more, extra = recommend(item)
+        text, buttons = (text + "\n" + more if more else text), buttons + extra
+    dispatcher.utter_message(text=text, buttons=buttons)
     return [SlotSet("service_code", item.code), SlotSet("failed_turns", 0), SlotSet("awaiting", None)]
 
 
@@ -107,9 +109,9 @@ def show_faq(dispatcher: CollectingDispatcher, entry, item: Item | None, previou
             SlotSet("awaiting", None)]
 
 
-def recommend(dispatcher: CollectingDispatcher, item: Item) -> None:
+def recommend(item: Item) -> tuple[str, list[dict]]:
     """Smart recommendation (standard 9.4.3): what usually comes next — the item's post-items
-    and the scene ("一件事") it belongs to."""
+    and the scene ("一件事") it belongs to — as a line of text and buttons."""
     from actions.scene import recommend as scene_of     # imports this module
 
     kb = knowledge()
@@ -118,10 +120,10 @@ def recommend(dispatcher: CollectingDispatcher, item: Item) -> None:
     scene = scene_of(item.code)
     if scene:
         buttons.append(scene)
-    if buttons:
-        text = ("办完后通常还需要办理：" + render.related_items_text(after) + "。") if after else ""
-        dispatcher.utter_message(text=text + ("也可以用“一件事”引导，一次理清相关的全部事项。" if scene else ""),
-                                 buttons=buttons)
+    text = ("办完后通常还需要办理：" + render.related_items_text(after) + "。") if after else ""
+    if scene:
+        text += "也可以用“一件事”引导，一次理清相关的全部事项。"
+    return text, buttons
 
 
 class ActionAnswerQuestion(Action):
