@@ -1,5 +1,5 @@
 # Hall Assistant. `make run` starts the whole stack; `make test` passes the tests.
-.PHONY: run test bench eval nlu-report clean
+.PHONY: run test bench eval nlu-report report clean
 
 run:
 	@scripts/run.sh
@@ -18,6 +18,11 @@ eval:
 # `rasa data validate` and 5-fold cross-validated `rasa test nlu`; reports kept in nlu/reports/.
 nlu-report:
 	@scripts/nlu_report.sh
+
+# Analytics report of the running stack: PNG charts, CSV tables, JSON in var/reports/
+# (PERIOD=week|month|year, DATE=YYYY-MM-DD).
+report:
+	@scripts/report.sh
 
 clean:
 	rm -rf var

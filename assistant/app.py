@@ -8,7 +8,7 @@ import time
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from assistant import health
+from assistant import admin_analytics, health
 from assistant.config import ROOT, Settings, settings
 from assistant.engine import RasaEngine
 from assistant.filing_queue import FilingWorker
@@ -16,6 +16,7 @@ from assistant.gateway import Gateway
 from assistant.hall_client import HallClient
 from assistant.logs import setup_logging
 from assistant.notifications import NotificationWorker
+from assistant.popular_api import PopularApi
 from assistant.queue_updates import QueueUpdates
 from assistant.reminders import ReminderScheduler
 from assistant.staff_accounts import Accounts
@@ -81,6 +82,8 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         app.router.add_routes(channel.routes())
     app[STAFF] = StaffApi(app[REDIS], app[DELIVERY], app[HALL], cfg.action_url)
     app.router.add_routes(app[STAFF].routes())
+    admin_analytics.mount(app, app[STAFF], app[REDIS], cfg)
+    app.router.add_routes(PopularApi(app[REDIS]).routes())
     app.router.add_get("/staff/", staff_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
