@@ -6,6 +6,9 @@ Definitions:
 - conversation: one Rasa session (a new one after an hour of silence), counted in the period it
   began in; a user is one channel identity (conversation id), so one person on two channels is two.
 - messages: citizen, assistant and staff messages; turns per conversation: citizen messages.
+  Transcripts are kept 30 days: older conversations are counted from the tracker, which never
+  sees the messages exchanged with staff. New users: channel identities first seen in the
+  period whose gateway session is still kept (30 days after their last message).
 - containment: share of conversations that ended without the citizen asking for a person
   (转人工 or a callback) and without a handoff to live staff.
 - handoff wait: from queued (or transferred to another department's queue) to claimed;

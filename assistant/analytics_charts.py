@@ -89,14 +89,16 @@ def _barh(title: str, subtitle: str, labels: list[str], values: list[float], xla
 
 
 def trend(report: dict) -> bytes:
+    """Conversations as bars, users, handoffs and unanswered turns as lines over them."""
     rows = report["trend"]
     fig, ax = _figure("会话量趋势", report["period"]["label"])
-    series = [("conversations", "会话数"), ("users", "用户数"), ("handoffs", "转人工"), ("unanswered", "未能解答")]
-    if not any(r[k] for r in rows for k, _ in series):
+    lines = [("users", "用户数"), ("handoffs", "转人工"), ("unanswered", "未能解答")]
+    if not any(r[k] for r in rows for k in ("conversations", *dict(lines))):
         _empty(ax)
         return _png(fig)
     x = list(range(len(rows)))
-    for (key, name), colour in zip(series, COLOURS):
+    ax.bar(x, [r["conversations"] for r in rows], color="#b9cde6", label="会话数")
+    for (key, name), colour in zip(lines, COLOURS):
         ax.plot(x, [r[key] for r in rows], marker="o", markersize=3, color=colour, label=name)
     step = max(1, len(rows) // 12)
     ax.set_xticks(x[::step], [r["label"] for r in rows][::step], fontsize=8, rotation=30 if len(rows) > 12 else 0)

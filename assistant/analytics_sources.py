@@ -12,6 +12,7 @@ Everything is read in batches; nothing here writes."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 from assistant import unanswered
 from assistant.handoff import HISTORY
 
+log = logging.getLogger(__name__)
 TRACKER_PREFIX = "tracker:tracker:"       # Rasa's RedisTrackerStore with key_prefix "tracker"
 BATCH = 200
 STAFF_ACTIONS = {"action_request_human", "action_request_callback"}   # the citizen asked for a person
@@ -131,7 +133,11 @@ async def conversations(trackers: aioredis.Redis, gateway: aioredis.Redis, since
         for key, raw in zip(keys, await trackers.mget(keys)):
             if raw is None:
                 continue
-            events = json.loads(raw).get("events") or []
+            try:
+                events = json.loads(raw).get("events") or []
+            except (ValueError, AttributeError):           # not a tracker Rasa wrote: skipped, not fatal
+                log.warning("unreadable tracker %s", key.decode(errors="replace"))
+                continue
             stamps = [e["timestamp"] for e in events if e.get("timestamp")]
             if stamps and max(stamps) >= since and min(stamps) < until:
                 found.append((key.decode()[len(TRACKER_PREFIX):], events))

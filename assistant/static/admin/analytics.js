@@ -43,7 +43,7 @@ async function call(path, options = {}) {
 function show(section) {
   for (const id of ["login", "report", "denied"]) $(id).hidden = id !== section;
   $("who").hidden = !me;
-  if (me) $("who-name").textContent = `${me.name}（${me.role_name}）`;
+  if (me) $("who-name").textContent = me.name === me.role_name ? me.name : `${me.name}（${me.role_name}）`;
 }
 
 async function start() {
