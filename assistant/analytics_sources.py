@@ -105,7 +105,10 @@ def from_tracker(conversation: str, events: list[dict], transcript: list[dict]) 
             c.citizen_messages = len(users)
             c.bot_messages = sum(e.get("event") == "bot" for e in session)
         c.intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name") or "" for e in users]
-        slots = [(e.get("name"), e.get("value")) for e in session if e.get("event") == "slot"]
+        # Slots set before the first user message are Rasa's carry-over from the previous session
+        # (carry_over_slots_to_new_session), not something discussed in this one.
+        opened = next(i for i, e in enumerate(session) if e.get("event") == "user")
+        slots = [(e.get("name"), e.get("value")) for e in session[opened:] if e.get("event") == "slot"]
         c.services = _distinct([str(v) for k, v in slots if k == "service_code" and v])
         c.districts = _distinct([str(v) for k, v in slots if k == "district" and v])
         c.asked_for_staff = any(e.get("event") == "action" and e.get("name") in STAFF_ACTIONS for e in session)

@@ -40,13 +40,15 @@ async def trackers(redis_port):
 
 
 # --- Rasa's tracker format (RedisTrackerStore: json.dumps(tracker.as_dialogue().as_dict())) ------
-def session_start(ts: float) -> list[dict]:
+def session_start(ts: float, carried: dict | None = None) -> list[dict]:
+    """Rasa's ActionSessionStart; `carried`: slots of the previous session carried over."""
     meta = {"model_id": "m1", "assistant_id": "hall-assistant"}
     return [{"event": "slot", "timestamp": ts, "metadata": meta, "name": "session_started_metadata",
              "value": {"channel": "rest"}},
             {"event": "action", "timestamp": ts, "metadata": meta, "name": "action_session_start", "policy": None,
              "confidence": 1.0, "action_text": None, "hide_rule_turn": False},
             {"event": "session_started", "timestamp": ts, "metadata": meta},
+            *({"event": "slot", "timestamp": ts, "metadata": {}, "name": k, "value": v} for k, v in (carried or {}).items()),
             {"event": "action", "timestamp": ts, "metadata": meta, "name": "action_listen", "policy": None,
              "confidence": None, "action_text": None, "hide_rule_turn": False}]
 
@@ -99,8 +101,8 @@ def test_tracker_sessions_without_a_user_message_are_not_conversations():
 async def seed(gateway, trackers, base: float) -> None:
     """Two citizens this period, one last period:
     - rest-aaa: greets, asks about the residence permit (a guide), 8 s.
-    - wechat-bbb, first session: names 福田区; second session (two hours later): asks for a
-      person, is queued, claimed after 90 s by staff who write twice, ended after 300 s, rates 5.
+    - wechat-bbb, first session: names 福田区; second session (two hours later, 福田区 carried
+      over by Rasa, not named again): asks for a person, is queued, claimed after 90 s by staff who write twice, ended after 300 s, rates 5.
     - rest-old: a week earlier, outside the period."""
     a = "rest-aaa"
     await save_tracker(trackers, a, session_start(base) + turn(base, "你好", "greet", "action_small_talk", ["您好！"])
@@ -115,7 +117,8 @@ async def seed(gateway, trackers, base: float) -> None:
     b, later = "wechat-bbb", base + 7200
     events = (session_start(base + 60) + turn(base + 60, "福田区大厅在哪", "ask_hall_info", "action_hall_info", ["福田区…"],
                                                {"district": "福田区"})
-              + session_start(later) + turn(later, "居住证签注", "ask_service_guide", "action_answer_question", ["【居住证】"],
+              + session_start(later, carried={"district": "福田区", "failed_turns": 0})
+              + turn(later, "居住证签注", "ask_service_guide", "action_answer_question", ["【居住证】"],
                                             {"service_code": GUIDE})
               + turn(later + 20, "转人工", "request_human", "action_request_human", ["正在为您转接"]))
     await save_tracker(trackers, b, events)
