@@ -2,7 +2,9 @@
 
 The action server counts, per local day, every question a citizen asked in their own words that
 was answered, by the FAQ entry or catalog item it was answered with, and every filing by its
-catalog item. Button taps are not counted: they repeat an option the assistant offered.
+catalog item. Taps on buttons carrying an intent payload ("/ask_service_guide{…}") are not
+counted: they repeat an option the assistant offered. A hot FAQ question offered as a button is
+sent as its own text and is counted like a typed one.
 
 - `popular:questions:{YYYYMMDD}`  sorted set "faq:{id}" | "item:{code}" -> questions answered
 - `popular:items:{YYYYMMDD}`      sorted set item code -> questions answered about the item

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 from PIL import Image
 
-from assistant import analytics, analytics_charts, analytics_csv, popularity, transcript, unanswered
+from assistant import analytics, analytics_charts, analytics_csv, popularity, unanswered
 from assistant.analytics_sources import TRACKER_PREFIX, split_sessions
 from assistant.handoff import HISTORY, Handoff
 from assistant.report_periods import TZ, Period, midnight, today
