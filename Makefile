@@ -1,5 +1,5 @@
 # Hall Assistant. `make run` starts the whole stack; `make test` passes the tests.
-.PHONY: run test bench eval nlu-report backup restore clean
+.PHONY: run test bench eval nlu-report backup restore report clean
 
 run:
 	@scripts/run.sh
@@ -26,6 +26,11 @@ backup:
 restore:
 	@test -n "$(DIR)" || { echo "usage: make restore DIR=<backup folder> [FORCE=1]"; exit 2; }
 	@scripts/backup.sh restore $(DIR) $(if $(FORCE),--force)
+
+# Analytics report of the running stack: PNG charts, CSV tables, JSON in var/reports/
+# (PERIOD=week|month|year, DATE=YYYY-MM-DD).
+report:
+	@scripts/report.sh
 
 clean:
 	rm -rf var

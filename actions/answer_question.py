@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import render, turn
+from actions import popularity, render, turn
 from actions.fallback import apologise
 from actions.runtime import knowledge
 from assistant.identity import CASE_RE, ID_RE
@@ -37,6 +37,7 @@ async def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
 
     # A follow-up like "那要带什么材料" names an aspect but no service: stay with the last one.
     if previous and aspect and not mentioned and (top is None or top.score < SURE or follows_up(tracker)):
+        await popularity.count(tracker, previous)
         return show_guide(dispatcher, previous, aspect)
     if top is None or top.score < UNSURE:
         return await not_in_knowledge(dispatcher, tracker, message)
@@ -44,10 +45,12 @@ async def answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     own = next((h for h in hits if h.kind == "item"), None)
     if top.kind == "faq" and not aspect and (turn.intent(tracker) == "ask_faq" or not top.code or own is None
                                              or top.score - own.score >= FAQ_MARGIN):
+        await popularity.count(tracker, kb.item(top.code), kb.faq[top.key])
         return show_faq(dispatcher, kb.faq[top.key], kb.item(top.code), previous)
 
     ranked = kb.rank_items(message, k=3)
     best = kb.item(ranked[0].code)
+    await popularity.count(tracker, best)
     events = show_guide(dispatcher, best, aspect)
     others = [kb.item(h.code) for h in ranked[1:] if h.score >= UNSURE]
     if others and ranked[0].score < SURE:
@@ -66,7 +69,7 @@ async def not_in_knowledge(dispatcher: CollectingDispatcher, tracker: Tracker, m
         return await query(dispatcher, tracker)
     if about_the_hall(message):
         return await ActionHallInfo().run(dispatcher, tracker, {})
-    return apologise(dispatcher, tracker)
+    return await apologise(dispatcher, tracker, "not_in_knowledge")
 
 
 def names_a_service(tracker: Tracker) -> bool:

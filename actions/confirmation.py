@@ -41,6 +41,6 @@ class ActionHandleConfirmation(Action):
             dispatcher.utter_message(text="好的。请换个说法描述您要办的事，或说出事项名称，我再帮您找找。")
             return [SlotSet("awaiting", None), SlotSet("failed_turns", 0)]
         if not re.search(r"\w", turn.text(tracker)):     # "……" is no answer to anything
-            return apologise(dispatcher, tracker)
+            return await apologise(dispatcher, tracker)
         dispatcher.utter_message(response="utter_anything_else")
         return [SlotSet("awaiting", None)]

@@ -1,14 +1,19 @@
 """The reply when the assistant cannot help: never silence. Rephrase tips, the three closest
-services, and after two failed turns in a row an offer of a human (standard 6.1.2.2)."""
+services, and after two failed turns in a row an offer of a human (standard 6.1.2.2). Every such
+turn is kept, masked, in the "unanswered" stream (assistant/unanswered.py) for knowledge upkeep."""
 from __future__ import annotations
+
+import logging
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from redis.exceptions import RedisError
 
 from actions import render, turn
 from actions.hall_info import about_the_hall
-from actions.runtime import knowledge
+from actions.runtime import knowledge, redis
+from assistant import unanswered
 from assistant.identity import CASE_RE
 from knowledge.base import SURE, UNSURE
 
@@ -16,9 +21,10 @@ from knowledge.base import SURE, UNSURE
 SUGGEST_MIN = UNSURE - 0.01
 # An unclear intent with a clearly matching service is answered instead of apologised for.
 ANSWER_ANYWAY = SURE
+log = logging.getLogger(__name__)
 
 
-def apologise(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+async def apologise(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str = "not_understood") -> list:
     kb = knowledge()
     failed = int(tracker.get_slot("failed_turns") or 0) + 1
     message = turn.text(tracker)
@@ -34,7 +40,17 @@ def apologise(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         buttons.append({"title": "转人工", "payload": "/request_human"})
         events.append(SlotSet("awaiting", "offer_human"))
     dispatcher.utter_message(text=text, buttons=buttons)
+    if message and not turn.is_button(tracker):
+        await keep_unanswered(tracker, message, reason, tuple(h.code for h in candidates))
     return events
+
+
+async def keep_unanswered(tracker: Tracker, message: str, reason: str, candidates: tuple[str, ...]) -> None:
+    try:
+        await unanswered.record(redis(), message, tracker.sender_id.split("-", 1)[0], reason, turn.intent(tracker),
+                                candidates)
+    except (RedisError, OSError) as exc:        # the citizen still gets the reply
+        log.warning("unanswered turn not kept: %s", exc)
 
 
 class ActionFallback(Action):
@@ -51,4 +67,4 @@ class ActionFallback(Action):
             if hits and hits[0].score >= ANSWER_ANYWAY:
                 from actions.answer_question import answer
                 return await answer(dispatcher, tracker)
-        return apologise(dispatcher, tracker)
+        return await apologise(dispatcher, tracker)

@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import turn
+from actions import popularity, turn
 from actions.answer_question import answer, is_service_question
 from actions.runtime import hall, knowledge, redis
 from assistant import appointment_sms, attachments, audit, filing_queue
@@ -212,6 +212,7 @@ class ActionSubmitFiling(Action):
         except HallUnavailable:
             await filing_queue.enqueue(redis(), kind, record, key, tracker.sender_id)
             await attachments.clear(redis(), tracker.sender_id)   # the queued record carries them
+            await popularity.count_filing(record.get("service_code") or record.get("item_code"))
             dispatcher.utter_message(text="办事大厅系统暂时繁忙，您提交的内容已安全保存，系统会自动重试提交，"
                                           "受理后会把受理编号发给您，无需重复提交。")
             return clear(kind)
@@ -232,6 +233,7 @@ class ActionSubmitFiling(Action):
         await remember_filing(tracker.sender_id, result.get("number"))
         await audit.record(redis(), tracker.sender_id, "citizen", "filing", result.get("number", ""), "",
                            kind=kind, channel=record["channel"])
+        await popularity.count_filing(record.get("service_code") or record.get("item_code"))
         dispatcher.utter_message(text=filed_text(kind, result))
         return clear(kind)
 

@@ -26,4 +26,4 @@ class ActionHandleInform(Action):
             return await ActionHallInfo().run(dispatcher, tracker, domain)
         if message:
             return await answer(dispatcher, tracker)
-        return apologise(dispatcher, tracker)
+        return await apologise(dispatcher, tracker)

@@ -8,7 +8,7 @@ import time
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from assistant import health
+from assistant import admin_analytics, health
 from assistant.access_audit import access_audit
 from assistant.admin_audit import AdminAudit
 from assistant.audit_retention import AuditExpiry, AuditSettings
@@ -20,6 +20,7 @@ from assistant.hall_client import HallClient
 from assistant.logs import setup_logging
 from assistant.metrics import GatewayMetrics
 from assistant.notifications import NotificationWorker
+from assistant.popular_api import PopularApi
 from assistant.queue_updates import QueueUpdates
 from assistant.reminders import ReminderScheduler
 from assistant.staff_accounts import Accounts
@@ -89,6 +90,8 @@ def create_app(cfg: Settings | None = None) -> web.Application:
     app.router.add_routes(app[STAFF].routes())
     app.router.add_routes(AdminAudit(app[STAFF]).routes())
     app.router.add_routes(GatewayMetrics(app[REDIS], lambda: len(app[STAFF].sockets)).routes())
+    admin_analytics.mount(app, app[STAFF], app[REDIS], cfg)
+    app.router.add_routes(PopularApi(app[REDIS]).routes())
     app.router.add_get("/staff/", staff_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)

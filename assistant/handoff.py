@@ -8,6 +8,8 @@ process (and the action server, which starts a handoff) shares it and a restart 
 - `handoff:all`                 set of every conversation queued or held
 - `staff:online:{department}`   sorted set username -> last heartbeat (presence)
 - `handoff:handled`             recent handling times (for the estimated wait)
+- `handoff:history`             stream of every queued / claimed / transferred / cancelled / ended,
+                                with its time, kept for the analytics' wait and handling times
 Every change is published on the `staff-events` channel for the consoles (assistant/staff_api.py)."""
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ PHONE_CALLS = "handoff:phone-calls"   # hotline calls put through to staff phone
 PHONE_TTL_S = 2 * 3600
 PRESENCE_TTL_S = 60            # a console that has not sent a heartbeat for this long is offline
 DEFAULT_HANDLE_S = 180         # assumed handling time per citizen before any has been measured
+HISTORY = "handoff:history"
+HISTORY_MAX = 500_000          # about a year of a busy hall's handoffs (a few per conversation)
 
 # KEYS: queue, handoff hash, staff set. ARGV: conversation, staff, now. Only one claim wins.
 _CLAIM = """
@@ -48,6 +52,11 @@ def _online_key(department: str) -> str:
     return f"staff:online:{department}"
 
 
+def _history(pipe, kind: str, conv: str, department: str, channel: str = "", staff: str = "") -> None:
+    pipe.xadd(HISTORY, {"kind": kind, "conversation": conv, "department": department, "channel": channel,
+                        "staff": staff, "at": f"{time.time():.3f}"}, maxlen=HISTORY_MAX, approximate=True)
+
+
 class Handoff:
     def __init__(self, redis: aioredis.Redis):
         self.redis = redis
@@ -70,6 +79,7 @@ class Handoff:
         pipe.hset(_key(conv), mapping=record)
         pipe.zadd(queue_key(department), {conv: now}, nx=True)
         pipe.sadd(ALL, conv)
+        _history(pipe, "queued", conv, department, channel)
         await pipe.execute()
         await self.publish("queued", conversation=conv, department=department)
         return await self.position(conv)
@@ -96,6 +106,7 @@ class Handoff:
         pipe.zrem(queue_key(info["department"]), conv)
         pipe.delete(_key(conv))
         pipe.srem(ALL, conv)
+        _history(pipe, "cancelled", conv, info["department"], info.get("channel", ""))
         await pipe.execute()
         await self.publish("cancelled", conversation=conv, department=info["department"])
         return True
@@ -175,6 +186,9 @@ class Handoff:
         won = await self.redis.eval(_CLAIM, 3, queue_key(info["department"]), _key(conv), _staff_key(username),
                                     conv, username, time.time())
         if won:
+            pipe = self.redis.pipeline()
+            _history(pipe, "claimed", conv, info["department"], info.get("channel", ""), username)
+            await pipe.execute()
             await self.publish("claimed", conversation=conv, department=info["department"], staff=username)
         return bool(won)
 
@@ -193,6 +207,7 @@ class Handoff:
                                            "transferred_by": username, "queued_at": time.time()})
             pipe.hdel(_key(conv), "staff")
             pipe.zadd(queue_key(department), {conv: time.time()})
+        _history(pipe, "transferred", conv, department or info["department"], info.get("channel", ""), staff)
         await pipe.execute()
         await self.publish("transferred", conversation=conv, department=department or info["department"],
                            staff=staff, by=username)
@@ -209,6 +224,7 @@ class Handoff:
         pipe.srem(_staff_key(username), conv)
         pipe.lpush("handoff:handled", time.time() - float(info.get("claimed_at") or time.time()))
         pipe.ltrim("handoff:handled", 0, 99)
+        _history(pipe, "ended", conv, info["department"], info.get("channel", ""), username)
         await pipe.execute()
         await self.publish("ended", conversation=conv, department=info["department"], staff=username)
         return info

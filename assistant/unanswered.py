@@ -1,0 +1,38 @@
+"""Questions the assistant could not answer (standard 6.2.6: find what the knowledge base lacks),
+kept in the Redis stream "unanswered" for the analytics and for knowledge upkeep, which clusters
+them. Only the masked question is kept (ID and mobile numbers starred), with its time, channel,
+the intent it was heard as, why it went unanswered and the closest catalog items, if any."""
+from __future__ import annotations
+
+import time
+
+import redis.asyncio as aioredis
+
+from assistant.identity import mask_text
+
+STREAM = "unanswered"
+MAX_ENTRIES = 200_000           # about a year of a busy hall's unanswered turns
+MAX_CHARS = 500
+# Why a turn went unanswered: the knowledge base had nothing close enough, or the message was
+# not understood at all (out of scope, NLU fallback, an answer to no question).
+REASONS = ("not_in_knowledge", "not_understood")
+
+
+async def record(redis: aioredis.Redis, question: str, channel: str, reason: str, intent: str = "",
+                 candidates: tuple[str, ...] = ()) -> None:
+    if reason not in REASONS:
+        raise ValueError(f"reason must be one of {REASONS}")
+    await redis.xadd(STREAM, {"question": mask_text(question)[:MAX_CHARS], "at": f"{time.time():.3f}",
+                              "channel": channel, "reason": reason, "intent": intent,
+                              "candidates": ",".join(candidates)}, maxlen=MAX_ENTRIES, approximate=True)
+
+
+async def read(redis: aioredis.Redis, since: float, until: float) -> list[dict]:
+    """Entries between two moments (stream ids begin with the milliseconds they were added)."""
+    out = []
+    for entry_id, fields in await redis.xrange(STREAM, str(int(since * 1000)), str(int(until * 1000) - 1)):
+        row = {k.decode(): v.decode() for k, v in fields.items()}
+        row["id"] = entry_id.decode()
+        row["at"] = float(row["at"])
+        out.append(row)
+    return out
