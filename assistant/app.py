@@ -99,10 +99,14 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         for channel in mounted:
             await channel.start()
 
+    async def close_consoles(app: web.Application) -> None:
+        # Before aiohttp waits for open requests: console websockets would otherwise hold the
+        # shutdown for its whole timeout.
+        await app[STAFF].stop()
+
     async def close(app: web.Application) -> None:
         for worker in app[WORKERS]:
             worker.cancel()
-        await app[STAFF].stop()
         for channel in mounted:
             await channel.stop()
         await app[ENGINE].close()
@@ -110,6 +114,7 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         await app[REDIS].aclose()
 
     app.on_startup.append(start_worker)
+    app.on_shutdown.append(close_consoles)
     app.on_cleanup.append(close)
     return app
 
