@@ -18,6 +18,20 @@ GENERAL = "综合窗口"
 # Offered when the conversation names no service: the busiest departments, then the general desk.
 CHOICES = ["深圳市公安局", "深圳市人力资源和社会保障局", "深圳市社会保险基金管理局", "深圳市市场监督管理局",
            "国家税务总局深圳市税务局", GENERAL]
+ASKING_FOR_A_PERSON = {"request_human", "request_callback"}
+
+
+def citizen_question(tracker) -> tuple[str, str]:
+    """(text, intent) of the citizen's last own words that are not the request for a person
+    ("转人工") nor a button: what the staff should see as the question."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = event.get("text") or ""
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+        if text and not text.startswith("/") and intent not in ASKING_FOR_A_PERSON:
+            return text, intent
+    return "", ""
 
 
 def _ends_form(tracker) -> list:
@@ -44,10 +58,9 @@ class ActionRequestHuman(Action):
         if not is_open(settings().handoff_hours) or not online:
             return events + self.offer_later(dispatcher, department)
         channel = tracker.sender_id.split("-", 1)[0]
-        question = next((e.get("text") for e in reversed(tracker.events) if e.get("event") == "user"
-                         and not (e.get("text") or "").startswith("/") and e.get("text") != turn.text(tracker)), "")
-        position = await handoff.request(tracker.sender_id, department, channel, question=question or "",
-                                         intent=turn.intent(tracker), service_code=item.code if item else "")
+        question, intent = citizen_question(tracker)
+        position = await handoff.request(tracker.sender_id, department, channel, question=question,
+                                         intent=intent or turn.intent(tracker), service_code=item.code if item else "")
         wait = await handoff.estimated_wait_s(position, department)
         # `handoff` lets a channel with a staff system of its own (WeChat customer service) take over.
         dispatcher.utter_message(text=f"正在为您转接{department}的人工服务，您前面还有{position - 1}位，"
@@ -75,8 +88,7 @@ class ActionRequestCallback(Action):
 
     async def run(self, dispatcher, tracker, domain):
         department = turn.entity(tracker, "department") or tracker.get_slot("consult_department") or GENERAL
-        said = [e.get("text") for e in tracker.events if e.get("event") == "user" and not (e.get("text") or "").startswith("/")]
-        topic = said[-1] if said else "未说明"
+        topic = citizen_question(tracker)[0] or "未说明"
         dispatcher.utter_message(text="好的，请留下您的姓名和手机号码，工作人员会在工作时间回电。")
         return [*clear("consultation"), SlotSet("consult_department", department), SlotSet("consult_type", "预约回电"),
                 SlotSet("consult_public", "否"), SlotSet("consult_content", f"请工作人员回电。问题：{topic}"[:500]),

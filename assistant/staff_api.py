@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 ACTING = {"handler", "admin"}           # may claim, reply, transfer and end
 WATCHING = {"handler", "admin", "inspector"}
 MAX_REPLY_CHARS = 1000
+RECORD_KINDS = {"TS": "complaint", "ZX": "consultation", "YY": "appointment"}     # by number prefix
 RATING_BUTTONS = [{"title": f"{n}分{label}", "payload": '/rate_service{"rating":"%d"}' % n}
                   for n, label in ((5, "（非常满意）"), (4, "（满意）"), (3, "（一般）"), (2, "（不满意）"), (1, "（非常不满意）"))]
 
@@ -186,11 +187,12 @@ class StaffApi:
     async def _records(self, conv: str, s: StaffSession) -> list[dict]:
         out = []
         for number in [n.decode() for n in await self.redis.lrange(f"filings:{conv}", -10, -1)]:
+            kind = RECORD_KINDS.get(number[:2])
             try:
-                record = await self.hall.record(number)
+                record = await self.hall.record(kind, number) if kind else None
             except (HallUnavailable, HallRejected):
-                record = {"number": number, "unavailable": True}
-            out.append(record)
+                record = None
+            out.append(record or {"number": number, "unavailable": True})
         return out
 
     async def suggestions(self, request: web.Request) -> web.Response:
@@ -267,16 +269,23 @@ class StaffApi:
             body = await request.json()
         except ValueError:
             body = {}
+        body = body if isinstance(body, dict) else {}
         department, staff, note = str(body.get("department") or ""), str(body.get("staff") or ""), str(body.get("note") or "")[:200]
-        if staff and (await self.accounts.get(staff) or {}).get("role") not in ACTING:
+        colleague = await self.accounts.get(staff) if staff else None
+        if staff and (colleague or {}).get("role") not in ACTING:
             return error(400, "bad_request", "没有这位工作人员。")
+        if colleague and not {"*", info["department"]} & set(colleague["departments"]):
+            # They could not even see it: the conversation would be stranded.
+            return error(400, "bad_request", "这位工作人员不负责该部门的业务，请转给对应部门。")
         if not staff and not department:
             return error(400, "bad_request", "请选择要转给的部门或工作人员。")
         if not await self.handoff.transfer(conv, s.username, department=department, staff=staff, note=note):
             return error(409, "not_yours", "只能转出您正在处理的会话。")
         await audit.record(self.redis, s.username, s.role, "transfer", conv, client_ip(request),
                            department=department, staff=staff, note=note)
-        await transcript.append(self.redis, conv, "system", f"{s.name}转给{staff or department}：{note}", info.get("channel", ""))
+        to = colleague["name"] if colleague else department
+        await transcript.append(self.redis, conv, "system", f"{s.name}转给{to}" + (f"：{note}" if note else ""),
+                                info.get("channel", ""))
         await self.delivery.send(conv, [Reply(f"已为您转接{'其他工作人员' if staff else department}，请稍候。")])
         return web.json_response({"ok": True})
 
@@ -318,10 +327,10 @@ class StaffApi:
         if isinstance(s, web.Response):
             return s
         ws = web.WebSocketResponse(heartbeat=20)
+        if s.role in ACTING:        # online before the console hears it is connected
+            await self.handoff.heartbeat(s.username, s.departments)
         await ws.prepare(request)
         self.sockets[ws] = s
-        if s.role in ACTING:
-            await self.handoff.heartbeat(s.username, s.departments)
         try:
             async for msg in ws:
                 if msg.type == aiohttp.WSMsgType.TEXT and s.role in ACTING:
@@ -337,7 +346,7 @@ class StaffApi:
         if self._fanout:
             self._fanout.cancel()
         for ws in list(self.sockets):
-            await ws.close()
+            await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message="服务重启，请稍候".encode())
 
     async def _forward_events(self) -> None:
         """Every process subscribes and forwards to its own console sockets."""
@@ -351,7 +360,10 @@ class StaffApi:
                     event = json.loads(message["data"])
                     for ws, s in list(self.sockets.items()):
                         if (event.get("department") == "*" or s.serves(event.get("department", ""))) and not ws.closed:
-                            await ws.send_json(event)
+                            try:
+                                await ws.send_json(event)
+                            except (ConnectionError, RuntimeError):    # that console just left: not the others' problem
+                                self.sockets.pop(ws, None)
             except asyncio.CancelledError:
                 raise
             except (aioredis.RedisError, OSError) as exc:
