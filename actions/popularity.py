@@ -59,10 +59,16 @@ def buttons(hot: list[dict]) -> list[dict]:
     return [{"title": h["question"], "payload": h["payload"]} for h in hot]
 
 
-async def offer_in_greeting(dispatcher) -> None:
+async def greeting(dispatcher, domain: dict, response: str) -> None:
+    """The greeting or help with 大家都在问 folded into the same message, so every channel shows
+    one message (one numbered menu on SMS and voice)."""
     hot = await top(IN_GREETING)
-    if hot:
-        dispatcher.utter_message(text="大家都在问：", buttons=buttons(hot))
+    template = ((domain.get("responses") or {}).get(response) or [{}])[0]
+    if not hot or not template.get("text"):
+        dispatcher.utter_message(response=response)
+        return
+    dispatcher.utter_message(text=template["text"] + "\n大家都在问：",
+                             buttons=(template.get("buttons") or []) + buttons(hot))
 
 
 class ActionHotQuestions(Action):

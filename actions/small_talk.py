@@ -19,7 +19,8 @@ class ActionSmallTalk(Action):
         if is_service_question(tracker):
             return await answer(dispatcher, tracker)
         response = RESPONSES.get(turn.intent(tracker), "utter_help")
-        dispatcher.utter_message(response=response)
         if response in ("utter_greet", "utter_help"):
-            await popularity.offer_in_greeting(dispatcher)
+            await popularity.greeting(dispatcher, domain, response)
+        else:
+            dispatcher.utter_message(response=response)
         return []

@@ -143,7 +143,8 @@ def test_webhook_question_gets_an_answer_with_an_inline_keyboard(stack, api, web
     assert bot.webhook_secret == SECRET and bot.allowed_updates == ["message", "callback_query"]
     welcome = say(api, bot, chat, "/start")
     assert GREETING in text_of(welcome)
-    assert set(buttons(welcome[-1])) == {"办事指南", "办件进度查询", "预约办理", "大厅地址和时间"}
+    # The greeting's own choices (大家都在问 may follow them once questions have been asked).
+    assert list(buttons(welcome[-1]))[:4] == ["办事指南", "办件进度查询", "预约办理", "大厅地址和时间"]
     answer = say(api, bot, chat, "深圳居住证怎么申请")
     assert RESIDENCE in text_of(answer) and "所需材料" in text_of(answer)
     keyboard = buttons(with_button(answer, "预约办理"))
