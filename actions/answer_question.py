@@ -9,7 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render, turn
 from actions.fallback import apologise
-from actions.runtime import knowledge
+from actions.runtime import knowledge, redis
+from assistant import unanswered
 from assistant.identity import CASE_RE, ID_RE
 from knowledge.base import SURE, UNSURE
 from knowledge.catalog import Item
@@ -66,6 +67,7 @@ async def not_in_knowledge(dispatcher: CollectingDispatcher, tracker: Tracker, m
         return await query(dispatcher, tracker)
     if about_the_hall(message):
         return await ActionHallInfo().run(dispatcher, tracker, {})
+    await unanswered.record(redis(), message, tracker.sender_id)          # for knowledge upkeep
     return apologise(dispatcher, tracker)
 
 

@@ -8,7 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render, turn
 from actions.hall_info import about_the_hall
-from actions.runtime import knowledge
+from actions.runtime import knowledge, redis
+from assistant import unanswered
 from assistant.identity import CASE_RE
 from knowledge.base import SURE, UNSURE
 
@@ -51,4 +52,5 @@ class ActionFallback(Action):
             if hits and hits[0].score >= ANSWER_ANYWAY:
                 from actions.answer_question import answer
                 return await answer(dispatcher, tracker)
+        await unanswered.record(redis(), turn.text(tracker), tracker.sender_id)     # for knowledge upkeep
         return apologise(dispatcher, tracker)

@@ -9,6 +9,8 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from assistant import health
+from assistant.admin_knowledge import AdminKnowledge
+from assistant.admin_safety import AdminSafety
 from assistant.config import ROOT, Settings, settings
 from assistant.engine import RasaEngine
 from assistant.filing_queue import FilingWorker
@@ -81,6 +83,7 @@ def create_app(cfg: Settings | None = None) -> web.Application:
         app.router.add_routes(channel.routes())
     app[STAFF] = StaffApi(app[REDIS], app[DELIVERY], app[HALL], cfg.action_url)
     app.router.add_routes(app[STAFF].routes())
+    app.router.add_routes(AdminKnowledge(app[STAFF], STATIC).routes() + AdminSafety(app[STAFF], STATIC).routes())
     app.router.add_get("/staff/", staff_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)

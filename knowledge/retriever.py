@@ -52,6 +52,7 @@ class Retriever:
                 texts.append(q)
                 owner.append(u)
         self.units = units
+        self.texts = texts
         self.owner = np.array(owner)
         self.passages = encoder.passages(texts) if encoder is not None else None
         self.bm25 = BM25(texts)
