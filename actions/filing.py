@@ -212,7 +212,7 @@ class ActionSubmitFiling(Action):
             await attachments.clear(redis(), tracker.sender_id)   # the queued record carries them
             dispatcher.utter_message(text="办事大厅系统暂时繁忙，您提交的内容已安全保存，系统会自动重试提交，"
                                           "受理后会把受理编号发给您，无需重复提交。")
-            await public_content.hold(dispatcher, tracker.sender_id, record, withheld)
+            await public_content.hold(dispatcher, redis(), tracker.sender_id, record, withheld)
             return clear(kind)
         except HallRejected as exc:
             if exc.code == "slot_full":
@@ -228,7 +228,7 @@ class ActionSubmitFiling(Action):
             await attachments.clear(redis(), tracker.sender_id)
         await remember_filing(tracker.sender_id, result.get("number"))
         dispatcher.utter_message(text=filed_text(kind, result))
-        await public_content.hold(dispatcher, tracker.sender_id, record, withheld, result.get("number", ""))
+        await public_content.hold(dispatcher, redis(), tracker.sender_id, record, withheld, result.get("number", ""))
         return clear(kind)
 
 

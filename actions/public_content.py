@@ -3,9 +3,9 @@ sensitive word is filed as not public and held in the review queue, and the citi
 why in plain words. Its answer is not affected; a reviewer may make it public later."""
 from __future__ import annotations
 
+import redis.asyncio as aioredis
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import redis
 from assistant import safety_review
 from assistant.unanswered import channel_of
 from knowledge import sensitive
@@ -22,11 +22,12 @@ def withheld(kind: str, record: dict) -> list[sensitive.Match]:
     return matches
 
 
-async def hold(dispatcher: CollectingDispatcher, conversation: str, record: dict, matches: list[sensitive.Match],
-               number: str = "") -> None:
+async def hold(dispatcher: CollectingDispatcher, redis: aioredis.Redis, conversation: str, record: dict,
+               matches: list[sensitive.Match], number: str = "") -> None:
+    """Queues a withheld consultation for review and tells the citizen (nothing when none)."""
     if not matches:
         return
-    await safety_review.add(redis(), "consultation", record.get("content", ""), matches, conversation=conversation,
+    await safety_review.add(redis, "consultation", record.get("content", ""), matches, conversation=conversation,
                             channel=channel_of(conversation), number=number)
     categories = "、".join(dict.fromkeys(m.category for m in matches))
     dispatcher.utter_message(text=f"温馨提示：您的咨询内容含有不宜公开的词语（涉及：{categories}），已按“不公开”方式受理，"

@@ -170,11 +170,11 @@ class OverlayStore:
         if kind not in overlay.KINDS:
             raise WorkflowError(400, "invalid", "只能修改常见问题（faq）或事项（item）。")
         target = (target or "").strip()
-        if kind == "faq" and not target:
-            target = f"{NEW_FAQ_PREFIX}{await self.redis.incr(FAQ_SEQ):04d}"
-        elif not await self.exists(kind, target):
+        if (target or kind == "item") and not await self.exists(kind, target):
             raise WorkflowError(404, "not_found", "没有找到要修改的条目。")
         cleaned = self._clean(kind, target, fields)
+        if not target:                                   # a new FAQ entry gets the next free id
+            target = f"{NEW_FAQ_PREFIX}{await self.redis.incr(FAQ_SEQ):04d}"
         change_id = str(await self.redis.incr(CHANGE_SEQ))
         if not await self.redis.set(_open_key(kind, target), change_id, nx=True):
             other = (await self.redis.get(_open_key(kind, target)) or b"").decode()
