@@ -4,7 +4,8 @@ consultations, changes to FAQ entries and catalog item fields with review before
 every published version and rollback. The page is assistant/static/admin/knowledge.html.
 
 Roles (8.5.1.1): publishers draft, edit and submit; administrators and publishers other than
-the author approve or return; approved changes are published by either; inspectors read.
+the author approve or return; approved changes are published by either; the author or an
+administrator withdraws an unfinished change; inspectors read.
 Every request is audited, refusals included."""
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ class AdminKnowledge:
         return await self._transition(request, REVIEW, "kb_publish", lambda a, i, b: self.store.publish(a, i))
 
     async def discard(self, request: web.Request) -> web.Response:
-        return await self._transition(request, EDIT, "kb_discard", lambda a, i, b: self.store.discard(a, i))
+        return await self._transition(request, EDIT | {"admin"}, "kb_discard", lambda a, i, b: self.store.discard(a, i))
 
     # --- entries and versions ---------------------------------------------------------------
     async def entries(self, request: web.Request) -> web.Response:

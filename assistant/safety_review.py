@@ -13,6 +13,7 @@ from assistant.identity import mask_text
 from knowledge.sensitive import Match
 
 STREAM = "safety:review"
+PENDING = "safety:pending"       # ids awaiting a decision, by time: however old, they stay listed
 MAX_ENTRIES = 50_000
 KINDS = {"consultation": "公开咨询", "bot_reply": "智能助手回复"}
 DECISIONS = {"approved": "通过", "rejected": "不通过"}
@@ -22,9 +23,16 @@ def _decision_key(entry_id: str) -> str:
     return f"safety:decision:{entry_id}"
 
 
+def _score(entry_id: str) -> int:
+    return int(entry_id.split("-", 1)[0])
+
+
 async def undo(redis: aioredis.Redis, entry_id: str) -> None:
     """Withdraws a decision whose effect could not be carried out, so it can be taken again."""
-    await redis.delete(_decision_key(entry_id))
+    pipe = redis.pipeline(transaction=True)
+    pipe.delete(_decision_key(entry_id))
+    pipe.zadd(PENDING, {entry_id: _score(entry_id)})
+    await pipe.execute()
 
 
 async def add(redis: aioredis.Redis, kind: str, text: str, matches: list[Match], conversation: str = "",
@@ -32,7 +40,9 @@ async def add(redis: aioredis.Redis, kind: str, text: str, matches: list[Match],
     words = [{"word": w, "category": c} for w, c in dict.fromkeys((m.word, m.category) for m in matches)]
     entry = {"kind": kind, "text": mask_text(text)[:2000], "words": json.dumps(words, ensure_ascii=False),
              "conversation": conversation, "channel": channel, "number": number, "at": f"{time.time():.3f}"}
-    return (await redis.xadd(STREAM, entry, maxlen=MAX_ENTRIES, approximate=True)).decode()
+    entry_id = (await redis.xadd(STREAM, entry, maxlen=MAX_ENTRIES, approximate=True)).decode()
+    await redis.zadd(PENDING, {entry_id: _score(entry_id)})
+    return entry_id
 
 
 def _row(entry_id: str, fields: dict, decision: dict) -> dict:
@@ -43,8 +53,17 @@ def _row(entry_id: str, fields: dict, decision: dict) -> dict:
 
 
 async def entries(redis: aioredis.Redis, state: str = "pending", limit: int = 200) -> list[dict]:
-    """Newest first; state "pending" (no decision yet), "decided" or "all"."""
-    rows = await redis.xrevrange(STREAM, "+", "-", count=max(limit * 5, 1000))
+    """Newest first; state "pending" (no decision yet, however old), "decided" or "all" (among
+    the latest entries)."""
+    if state == "pending":
+        ids = [i.decode() for i in await redis.zrevrange(PENDING, 0, limit - 1)]
+        pipe = redis.pipeline()
+        for entry_id in ids:
+            pipe.xrange(STREAM, entry_id, entry_id)
+        found = await pipe.execute() if ids else []
+        rows = [(entry_id.encode(), hit[0][1]) for entry_id, hit in zip(ids, found) if hit]
+    else:
+        rows = await redis.xrevrange(STREAM, "+", "-", count=max(limit * 5, 1000))
     pipe = redis.pipeline()
     for entry_id, _ in rows:
         pipe.hgetall(_decision_key(entry_id.decode()))
@@ -73,7 +92,10 @@ async def decide(redis: aioredis.Redis, entry_id: str, decision: str, by: str, r
     key = _decision_key(entry_id)
     if not await redis.hsetnx(key, "decision", decision):
         return False
-    await redis.hset(key, mapping={"by": by, "role": role, "at": f"{time.time():.3f}", "note": note[:500]})
+    pipe = redis.pipeline(transaction=True)
+    pipe.hset(key, mapping={"by": by, "role": role, "at": f"{time.time():.3f}", "note": note[:500]})
+    pipe.zrem(PENDING, entry_id)
+    await pipe.execute()
     return True
 
 

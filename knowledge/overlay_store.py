@@ -8,7 +8,7 @@ rollback is itself a new version, so the history only grows.
 
 Who may call what (roles) is checked by the gateway (assistant/admin_knowledge.py); this
 store enforces what holds whoever calls: states, "never the author", one open change per
-entry. Transitions are optimistic Redis transactions (WATCH), so two reviewers clicking at
+entry (an administrator may withdraw anyone's unfinished change). Transitions are optimistic Redis transactions (WATCH), so two reviewers clicking at
 once cannot both approve, and two publishes cannot take the same version number.
 
 Redis layout besides knowledge/overlay.py's:
@@ -220,8 +220,11 @@ class OverlayStore:
         return await self._transition(change_id, step)
 
     async def discard(self, actor: Actor, change_id: str) -> dict:
+        """The author withdraws a change; an administrator may too (a draft left by someone who
+        moved on must not block its entry for ever)."""
         async def step(pipe, change):
-            self._require_author(actor, change, "只有起草人可以撤销修改。")
+            if actor.role != "admin":
+                self._require_author(actor, change, "只有起草人或系统管理员可以撤销修改。")
             self._require_state(change, ("draft", "submitted"), "已审核或已发布的修改不能撤销。")
             result = self._queue_save(pipe, change, actor, "discard", state="discarded")
             pipe.delete(_open_key(change["kind"], change["target"]))

@@ -181,7 +181,7 @@ ENDPOINTS = [  # method, path, body, roles allowed
     ("POST", f"{KB}/changes/999999/approve", {}, {"admin", "publisher"}),
     ("POST", f"{KB}/changes/999999/return", {"note": "不对"}, {"admin", "publisher"}),
     ("POST", f"{KB}/changes/999999/publish", {}, {"admin", "publisher"}),
-    ("POST", f"{KB}/changes/999999/discard", {}, {"publisher"}),
+    ("POST", f"{KB}/changes/999999/discard", {}, {"admin", "publisher"}),
     ("GET", f"{KB}/entries?kind=faq&q={urllib.parse.quote('电子证照')}", None, {"admin", "publisher", "inspector"}),
     ("GET", f"{KB}/entries/faq/general-001", None, {"admin", "publisher", "inspector"}),
     ("POST", f"{KB}/entries/faq/no-such-entry/rollback", {"version": 0}, {"admin", "publisher"}),

@@ -100,7 +100,10 @@ async def test_one_open_change_per_entry_and_a_discarded_one_frees_it(store):
     with pytest.raises(WorkflowError):
         await store.discard(BOB, first["id"])                # not the author
     assert (await store.discard(ALICE, first["id"]))["state"] == "discarded"
-    assert (await store.create(BOB, "faq", "general-001", faq_of("general-001")))["state"] == "draft"
+    second = await store.create(BOB, "faq", "general-001", faq_of("general-001"))
+    assert second["state"] == "draft"
+    assert (await store.discard(ADMIN, second["id"]))["state"] == "discarded"     # an abandoned draft
+    assert (await store.create(ALICE, "faq", "general-001", faq_of("general-001")))["state"] == "draft"
     with pytest.raises(WorkflowError) as refused:
         await store.create(ALICE, "faq", "no-such-entry", LIBRARY)
     assert refused.value.status == 404

@@ -45,15 +45,3 @@ async def test_the_citizens_own_words_may_be_repeated_back_to_them(client):
     assert out == [summary] and await safety_review.entries(client) == []
     other = Reply("另外，办证刻章请到正规窗口。")                       # a word the citizen never wrote
     assert (await ReplyFilter(client).screen(CONV, "rest", [other]))[0].text == SAFE_APOLOGY
-
-
-async def test_a_review_decision_is_taken_once(client):
-    await ReplyFilter(client).screen(CONV, "rest", [Reply("傻X")])
-    [entry] = await safety_review.entries(client)
-    assert await safety_review.decide(client, entry["id"], "rejected", "inspector", "inspector", "确认违规")
-    assert not await safety_review.decide(client, entry["id"], "approved", "admin", "admin")
-    assert await safety_review.entries(client) == []
-    [decided] = await safety_review.entries(client, "decided")
-    assert decided["decision"]["decision"] == "rejected" and decided["decision"]["by"] == "inspector"
-    assert (await safety_review.get(client, entry["id"]))["decision"]["note"] == "确认违规"
-    assert await safety_review.get(client, "not-an-id") is None

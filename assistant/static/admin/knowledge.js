@@ -234,7 +234,7 @@ async function loadChange(id) {
     buttons.push(el("button", {type: "button", onclick: () => openEditor({id: c.id, kind: c.kind, target: c.target, fields})}, "编辑"),
                  el("button", {type: "button", onclick: () => step("submit", {}, "已提交审核。")}, "提交审核"));
   }
-  if ((c.state === "draft" || c.state === "submitted") && mine) {
+  if ((c.state === "draft" || c.state === "submitted") && (mine || me.role === "admin")) {
     buttons.push(el("button", {type: "button", class: "secondary", onclick: () => step("discard", {}, "已撤销这条修改。")}, "撤销"));
   }
   if (c.state === "submitted" && canReview() && !mine) {
