@@ -47,7 +47,7 @@ async def apologise(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
 
 async def keep_unanswered(tracker: Tracker, message: str, reason: str, candidates: tuple[str, ...]) -> None:
     try:
-        await unanswered.record(redis(), message, tracker.sender_id.split("-", 1)[0], reason, turn.intent(tracker),
+        await unanswered.record(redis(), message, tracker.sender_id, reason, turn.intent(tracker),
                                 candidates)
     except (RedisError, OSError) as exc:        # the citizen still gets the reply
         log.warning("unanswered turn not kept: %s", exc)

@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import popularity, turn
+from actions import popularity, public_content, turn
 from actions.answer_question import answer, is_service_question
 from actions.runtime import hall, knowledge, redis
 from assistant import appointment_sms, attachments, audit, filing_queue
@@ -206,6 +206,7 @@ class ActionSubmitFiling(Action):
             return await reschedule(dispatcher, tracker, record)
         if kind in ("complaint", "consultation"):
             record["attachments"] = await attachments.pending(redis(), tracker.sender_id)
+        withheld = public_content.withheld(kind, record)
         key = idempotency_key(tracker, kind, record)
         try:
             result = await hall().file(kind, record, key)
@@ -215,6 +216,7 @@ class ActionSubmitFiling(Action):
             await popularity.count_filing(record.get("service_code") or record.get("item_code"))
             dispatcher.utter_message(text="办事大厅系统暂时繁忙，您提交的内容已安全保存，系统会自动重试提交，"
                                           "受理后会把受理编号发给您，无需重复提交。")
+            await public_content.hold(dispatcher, redis(), tracker.sender_id, record, withheld)
             return clear(kind)
         except HallRejected as exc:
             if exc.code == "slot_full":
@@ -235,6 +237,7 @@ class ActionSubmitFiling(Action):
                            kind=kind, channel=record["channel"])
         await popularity.count_filing(record.get("service_code") or record.get("item_code"))
         dispatcher.utter_message(text=filed_text(kind, result))
+        await public_content.hold(dispatcher, redis(), tracker.sender_id, record, withheld, result.get("number", ""))
         return clear(kind)
 
 

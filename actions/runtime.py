@@ -6,11 +6,13 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
+import redis as syncredis
 import redis.asyncio as aioredis
 
 from assistant.config import settings
 from assistant.hall_client import HallClient
 from knowledge.base import KnowledgeBase
+from knowledge.live import LiveKnowledge
 from scenes.matcher import SceneMatcher
 from scenes.scene import Scene, load_all
 from scenes.store import SceneStore
@@ -27,8 +29,17 @@ def _model_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
+def live_knowledge() -> LiveKnowledge:
+    cfg = settings()
+    # A short timeout: an unreachable Redis must not hold up a turn; the loaded base answers.
+    overlay_store = syncredis.Redis(host=cfg.redis_host, port=cfg.redis_port, db=cfg.redis_db,
+                                    socket_timeout=0.2, socket_connect_timeout=0.2)
+    return LiveKnowledge.open(_model_dir(), cfg.cache_dir, overlay_store)
+
+
 def knowledge() -> KnowledgeBase:
-    return KnowledgeBase.load(_model_dir(), settings().cache_dir)
+    """The catalog, FAQ and retriever with the latest published overlay (knowledge/live.py)."""
+    return live_knowledge().current()
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,8 @@ from aiohttp import web
 from assistant import admin_analytics, health
 from assistant.access_audit import access_audit
 from assistant.admin_audit import AdminAudit
+from assistant.admin_knowledge import AdminKnowledge
+from assistant.admin_safety import AdminSafety
 from assistant.audit_retention import AuditExpiry, AuditSettings
 from assistant.config import ROOT, Settings, settings
 from assistant.engine import RasaEngine
@@ -92,6 +94,7 @@ def create_app(cfg: Settings | None = None) -> web.Application:
     app.router.add_routes(GatewayMetrics(app[REDIS], lambda: len(app[STAFF].sockets)).routes())
     admin_analytics.mount(app, app[STAFF], app[REDIS], cfg)
     app.router.add_routes(PopularApi(app[REDIS]).routes())
+    app.router.add_routes(AdminKnowledge(app[STAFF], STATIC).routes() + AdminSafety(app[STAFF], STATIC).routes())
     app.router.add_get("/staff/", staff_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)

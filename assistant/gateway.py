@@ -11,6 +11,7 @@ from assistant.engine import EngineUnavailable, RasaEngine, Reply
 from assistant.handoff import Handoff
 from assistant.identity import mask_text
 from assistant.metrics import ENGINE_ERRORS, TURN_SECONDS, TURNS
+from assistant.reply_filter import ReplyFilter
 from assistant.sessions import Sessions, conversation_id
 from knowledge.text import normalize
 
@@ -31,6 +32,7 @@ class Gateway:
         self.engine, self.sessions, self.max_chars, self.per_minute = engine, sessions, max_chars, per_minute
         self.redis = sessions.redis
         self.handoff = Handoff(self.redis)
+        self.reply_filter = ReplyFilter(self.redis)
 
     async def handle(self, channel: str, user_id: str, text: str, metadata: dict | None = None,
                      numbered: bool = False) -> list[Reply]:
@@ -70,6 +72,7 @@ class Gateway:
         # Anything that arrived for this citizen since the last turn (e.g. the number of a
         # filing the hall took late) comes first.
         replies = await outbox.drain(self.redis, conv) + (replies or [Reply(SILENT)])
+        replies = await self.reply_filter.screen(conv, channel, replies)      # standard 8.1.2
         for reply in replies:
             await transcript.append(self.redis, conv, "bot", reply.text, channel)
         if numbered:

@@ -79,6 +79,16 @@ class HallClient:
                 return None
             raise
 
+    async def consultations(self, since: date, limit: int = 2000) -> list[dict]:
+        """Consultations filed since a day, without personal data (for knowledge upkeep)."""
+        status, body = await self._get("/api/v1/consultations", {"since": since.isoformat(), "limit": str(limit)})
+        if status != 200:
+            raise HallRejected(status, body.get("error", ""), body.get("message", ""))
+        return body["consultations"]
+
+    async def set_consultation_public(self, number: str, public: bool) -> dict:
+        return await self._send("PATCH", f"/api/v1/consultations/{number}", {"public": public})
+
     async def reschedule(self, number: str, day: str, start: str) -> dict:
         return await self._send("PATCH", f"/api/v1/appointments/{number}", {"date": day, "start": start})
 

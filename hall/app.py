@@ -167,6 +167,17 @@ async def get_consultation(request: web.Request) -> web.Response:
     return web.json_response(await _run(request, filings.consultation, request.app[STORE], _number(request)))
 
 
+async def recent_consultations(request: web.Request) -> web.Response:
+    q = request.query
+    found = await _run(request, filings.recent_consultations, request.app[STORE], q.get("since", ""), q.get("limit", ""))
+    return web.json_response({"consultations": found})
+
+
+async def consultation_visibility(request: web.Request) -> web.Response:
+    number, body = _number(request), await _body(request)
+    return web.json_response(await _run(request, filings.set_consultation_public, request.app[STORE], number, body))
+
+
 async def answer_consultation(request: web.Request) -> web.Response:
     number, body = _number(request), await _body(request)
     return web.json_response(await _run(request, filings.answer_consultation, request.app[STORE], number, body))
@@ -260,7 +271,9 @@ def create_app(db: Path | str | Database, api_key: str, clock: Callable[[], date
     r.add_get("/api/v1/cases", find_cases)
     r.add_get("/api/v1/cases/{number}", get_case)
     r.add_post("/api/v1/consultations", file_consultation)
+    r.add_get("/api/v1/consultations", recent_consultations)
     r.add_get("/api/v1/consultations/{number}", get_consultation)
+    r.add_patch("/api/v1/consultations/{number}", consultation_visibility)
     r.add_post("/api/v1/consultations/{number}/answer", answer_consultation)
     r.add_post("/api/v1/complaints", file_complaint)
     r.add_get("/api/v1/complaints/{number}", get_complaint)

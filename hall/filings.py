@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from assistant.identity import mask_name, mask_phone
+from assistant.identity import mask_name, mask_phone, mask_text
 from hall import schedule, validation as v
 from hall.departments import department_no, from_item_code
 from hall.db import Tx
-from hall.errors import conflict, found_or_404
+from hall.errors import bad_request, conflict, found_or_404
 from hall.store import KIND_COMPLAINT, KIND_CONSULTATION, KIND_OPINION, Store, next_number
 
 # 9.3.1.3: offline consultations are answered regularly; the hall promises 3 working days.
@@ -15,6 +15,7 @@ CONSULTATION_ANSWER_DAYS = 3
 # 9.3.2.3: the complaint's handling time limit, told to the citizen on filing.
 COMPLAINT_TIME_LIMIT_DAYS = 5
 CONTENT_MIN, CONTENT_MAX = 5, 2000
+RECENT_MAX = 2000
 
 CONSULTATION_STATUS = {"submitted": "已受理，待答复", "answered": "已答复"}
 COMPLAINT_STATUS = {"accepted": "已受理，处理中", "completed": "已办结"}
@@ -94,6 +95,39 @@ def _consultation(tx: Tx, number: str) -> dict | None:
 def consultation(store: Store, number: str) -> dict:
     with store.db.read() as tx:
         return found_or_404(_consultation(tx, number), "no consultation with this number")
+
+
+def recent_consultations(store: Store, since: str, limit: str) -> list[dict]:
+    """What was asked since a day, newest first, for the assistant's knowledge upkeep (9.3.1.4):
+    subject and content with ID and phone numbers masked, and no name, phone or ID number."""
+    day = v.day(since, "since")
+    try:
+        count = int(limit or RECENT_MAX)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= RECENT_MAX:
+        raise bad_request("bad_limit", f"limit must be 1-{RECENT_MAX}")
+    rows = store.db.query(
+        "SELECT number, department, consultation_type, is_public, subject, content, item_code, channel, filed_at "
+        "FROM consultations WHERE filed_at >= ? ORDER BY filed_at DESC LIMIT ?", (day.isoformat(), count))
+    return [{"number": r["number"], "department": r["department"], "consultation_type": r["consultation_type"],
+             "public": bool(r["is_public"]), "subject": mask_text(r["subject"]), "content": mask_text(r["content"]),
+             "item_code": r["item_code"], "channel": r["channel"], "filed_at": r["filed_at"]} for r in rows]
+
+
+def set_consultation_public(store: Store, number: str, body) -> dict:
+    """Whether the consultation may be shown publicly: the assistant files one whose text failed
+    its content check as not public; a reviewer who clears it makes it public again (8.1.2)."""
+    public = v.boolean(v.require_object(body), "public")
+
+    def run(tx: Tx) -> dict:
+        found_or_404(tx.one("SELECT number FROM consultations WHERE number = ?", (number,)),
+                     "no consultation with this number")
+        tx.execute("UPDATE consultations SET is_public = ?, updated_at = ? WHERE number = ?",
+                   (public, store.now().isoformat(), number))
+        return _consultation(tx, number)
+
+    return store.db.write(run)
 
 
 def answer_consultation(store: Store, number: str, body) -> dict:

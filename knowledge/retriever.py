@@ -8,7 +8,7 @@ exact alias match are added with the weights that knowledge/evaluate.py measured
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -52,9 +52,9 @@ class Retriever:
                 texts.append(q)
                 owner.append(u)
         self.units = units
+        self.texts = texts
         self.owner = np.array(owner)
         self.passages = encoder.passages(texts) if encoder is not None else None
-        self.bm25 = BM25(texts)
         # Aliases of at least two characters, longest first, for exact-mention matching.
         self.aliases = sorted(
             ((normalize(a), item.code) for item in catalog.items.values() for a in (item.name, *item.aliases)
@@ -63,6 +63,12 @@ class Retriever:
         # One turn asks about the same text several times (search, rank_items, fallback);
         # the query is embedded once.
         self._query_vector = lru_cache(maxsize=512)(self._embed_query)
+
+    @cached_property
+    def bm25(self) -> BM25:
+        """Built on first use: with the default weights it is never used, and building it is most
+        of the cost of rebuilding the retriever when the knowledge overlay changes."""
+        return BM25(self.texts)
 
     def _embed_query(self, text: str) -> np.ndarray:
         return self.encoder.queries([text])[0]

@@ -146,8 +146,8 @@ async def seed(gateway, trackers, base: float) -> None:
     for conv, channel, first in ((a, "rest", base), (b, "wechat", base + 60), ("rest-old", "rest", old)):
         await gateway.hset(f"session:{conv}", mapping={"channel": channel, "user_id": "u", "first_seen": first,
                                                        "last_seen": first, "turns": 1})
-    await unanswered.record(gateway, "我的手机13912345678收不到验证码", "rest", "not_in_knowledge", "ask_faq")
-    await unanswered.record(gateway, "我的手机 13912345678 收不到验证码", "wechat", "not_understood", "nlu_fallback")
+    await unanswered.record(gateway, "我的手机13912345678收不到验证码", "rest-a1", "not_in_knowledge", "ask_faq")
+    await unanswered.record(gateway, "我的手机 13912345678 收不到验证码", "wechat-b2", "not_understood", "nlu_fallback")
 
 
 async def test_report_numbers_from_seeded_records(gateway, trackers):

@@ -22,7 +22,7 @@ def documented_routes() -> set[tuple[str, str]]:
 def test_every_registered_route_is_documented_and_nothing_else(tmp_path):
     app = create_app(tmp_path / "hall.db", KEY)
     routes = registered_routes(app)
-    assert len(routes) == 20
+    assert len(routes) == 22
     assert routes - documented_routes() == set(), "routes missing from hall/openapi.yaml"
     assert documented_routes() - routes == set(), "documented routes the app does not serve"
 
@@ -92,6 +92,11 @@ async def test_every_answer_matches_its_documented_schema(hall):
     await check("POST", "/api/v1/consultations", "/api/v1/consultations", 400, {**CONSULTATION, "phone": "1"})
     await check("POST", "/api/v1/consultations", "/api/v1/consultations", 409, {**CONSULTATION, "subject": "改"}, key="k1")
     await check("GET", "/api/v1/consultations/{number}", f"/api/v1/consultations/{c['number']}", 200)
+    await check("GET", "/api/v1/consultations", "/api/v1/consultations", 200, params={"since": "2026-11-01"})
+    await check("GET", "/api/v1/consultations", "/api/v1/consultations", 400, params={"since": "lately"})
+    await check("PATCH", "/api/v1/consultations/{number}", f"/api/v1/consultations/{c['number']}", 200, {"public": True})
+    await check("PATCH", "/api/v1/consultations/{number}", "/api/v1/consultations/ZX00020261127000099", 404,
+                {"public": True})
     await check("POST", "/api/v1/consultations/{number}/answer", f"/api/v1/consultations/{c['number']}/answer", 200,
                 {"answer": "可以网上办理。", "staff": "户政窗口"})
     await check("GET", "/api/v1/consultations/{number}", f"/api/v1/consultations/{c['number']}", 200)
