@@ -85,7 +85,11 @@ def describe_record(kind: str, r: dict) -> str:
         result = f"\n处理结果：{r['result']}" if r.get("result") else f"\n将于{r.get('due_date', '')}前答复。"
         return f"投诉 {r['number']}（{r.get('department', '')}，{r.get('complaint_type', '')}）：{status}{result}"
     if kind == "consultation":
-        reply = f"\n答复：{r['answer']}" if r.get("answer") else f"\n将于{r.get('answer_due', '')}前答复。"
+        answer = r.get("answer")                  # {text, staff, answered_at} once answered (9.3.1.3)
+        if isinstance(answer, dict) and answer.get("text"):
+            reply = f"\n答复（{str(answer.get('answered_at') or '')[:10]}）：{answer['text']}"
+        else:
+            reply = f"\n将于{r.get('answer_due', '')}前答复。"
         return f"咨询 {r['number']}（{r.get('subject', '')}）：{status}{reply}"
     return f"预约 {r['number']}：{r.get('date', '')} {r.get('start', '')}，{r.get('hall', '')}，{status}"
 

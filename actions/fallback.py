@@ -62,9 +62,11 @@ class ActionFallback(Action):
             # A number to look up or a question about the hall is never out of scope.
             from actions.answer_question import not_in_knowledge
             return await not_in_knowledge(dispatcher, tracker, turn.text(tracker))
+        from actions.answer_question import answer, follows_up
+        if follows_up(tracker):                     # "要多久" about the service under discussion
+            return await answer(dispatcher, tracker)
         if turn.intent(tracker) == "nlu_fallback" and not turn.is_button(tracker):
             hits = knowledge().search(turn.text(tracker), k=1)
             if hits and hits[0].score >= ANSWER_ANYWAY:
-                from actions.answer_question import answer
                 return await answer(dispatcher, tracker)
         return await apologise(dispatcher, tracker)

@@ -101,7 +101,8 @@ def test_unanswered_questions_become_an_faq_entry_answered_without_a_restart(sta
         assert KITE_ANSWER[:12] not in said(stack, question)
     misses = [f for _, f in store.xrange("unanswered")]
     assert {q for q in KITE} <= {m["text"] for m in misses}
-    assert all(m["channel"] == "rest" and m["conversation"].startswith("rest-") and float(m["at"]) > 0 for m in misses)
+    kites = [m for m in misses if m["text"] in KITE]          # other tests' misses share the stream
+    assert all(m["channel"] == "rest" and m["conversation"].startswith("rest-") and float(m["at"]) > 0 for m in kites)
 
     found = staff["publisher"].ok("GET", f"{KB}/candidates?days=7&min_size=2")
     kite = next(c for c in found["candidates"] if c["representative"] in KITE)

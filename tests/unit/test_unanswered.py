@@ -29,6 +29,7 @@ async def test_questions_are_kept_masked_with_channel_time_and_conversation(clie
     assert [r["text"] for r in rows] == ["我身份证440301********1234，电话138****8000，能办吗", "莲花山公园能放风筝吗"]
     assert {r["channel"] for r in rows} == {"wechat"} and {r["conversation"] for r in rows} == {CONV}
     assert all(before - 1 <= float(r["at"]) <= time.time() for r in rows)
-    assert set(rows[0]) == {"text", "channel", "at", "conversation"}
+    assert set(rows[0]) == {"text", "question", "channel", "at", "conversation", "reason", "intent", "candidates"}
+    assert rows[0]["question"] == rows[0]["text"] and rows[0]["reason"] == "not_in_knowledge"
     assert await unanswered.since(client, time.time() + 60) == []
     assert len(await unanswered.since(client, before - 1, limit=1)) == 1
