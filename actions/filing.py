@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet

@@ -3,7 +3,6 @@ and hall. Questions come from held-out sets phrased independently of the trainin
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 import yaml

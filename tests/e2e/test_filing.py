@@ -3,7 +3,6 @@ consultation, appointments, going back, cancelling, and the hall being down whil
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import time
