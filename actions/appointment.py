@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import turn
 from actions.forms import _slots
-from actions.runtime import hall, knowledge
+from actions.runtime import hall, knowledge, redis
 from assistant.hall_client import HallRejected, HallUnavailable
 
 WEEKDAYS = "一二三四五六日"
@@ -31,16 +31,32 @@ class ActionBookAppointment(Action):
         text = turn.text(tracker)
         number = m.group().upper() if (m := APPOINTMENT_RE.search(text)) else None
         if number:
-            return await manage(dispatcher, number, text)
+            return await manage(dispatcher, tracker, number, text)
         return [SlotSet("appointment_number", None), SlotSet("appt_date", None), SlotSet("appt_time", None),
                 SlotSet("awaiting", None), FollowupAction("appointment_form")]
 
 
-async def manage(dispatcher: CollectingDispatcher, number: str, text: str) -> list:
-    """An existing appointment named by number: cancel it (after a confirmation) or move it."""
+async def manage(dispatcher: CollectingDispatcher, tracker: Tracker, number: str, text: str) -> list:
+    """An existing appointment named by number: cancel it (after a confirmation) or move it —
+    only by whoever booked it: in the conversation that booked it, or with the booking phone's
+    last four digits (numbers are sequential, so a number alone proves nothing)."""
+    if not await booked_here(tracker.sender_id, number):
+        appt = await active_appointment(dispatcher, number)
+        if appt is None:
+            return []
+        tail = str(appt.get("phone") or "")[-4:]
+        said = re.sub(r"YY\d{17}", "", text, flags=re.IGNORECASE)
+        if not tail or tail not in re.findall(r"(?<!\d)\d{4}(?!\d)", said) + [p[-4:] for p in re.findall(r"1\d{10}", said)]:
+            dispatcher.utter_message(text=f"为保护您的预约，请连同预约时所留手机号的后四位一起发送，"
+                                          f"例如“改约{number} 尾号1234”或“取消预约{number} 尾号1234”。")
+            return []
     if re.search(r"取消|不去了|退掉|退约", text):
         return await ask_cancel(dispatcher, number)
     return await start_reschedule(dispatcher, number)
+
+
+async def booked_here(conversation: str, number: str) -> bool:
+    return number.encode() in await redis().lrange(f"filings:{conversation}", 0, -1)
 
 
 RESCHEDULE_OR_CANCEL = re.compile(r"改约|改期|改时间|换个时间|换时间|调整|取消|不去了|退掉|退约")

@@ -11,7 +11,7 @@ from actions.answer_question import answer, is_service_question
 from actions.appointment import RESCHEDULE_OR_CANCEL, manage
 from actions.runtime import hall, knowledge
 from assistant.hall_client import HallUnavailable
-from assistant.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, valid_id_number
+from assistant.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, mask_text, valid_id_number
 from knowledge.base import SURE
 
 # Words that show a status question ("办到哪了") rather than a question about a service.
@@ -37,7 +37,7 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     phone = turn.entity(tracker, "phone_number") or _first(PHONE_RE, message)
     try:
         if number and number[:2].upper() == "YY" and RESCHEDULE_OR_CANCEL.search(message):
-            return await manage(dispatcher, number.upper(), message)   # "改约YY…" heard as a status query
+            return await manage(dispatcher, tracker, number.upper(), message)   # "改约YY…" heard as a status query
         if number and number[:2].upper() in RECORD_KINDS:
             return await query_record(dispatcher, number.upper())
         if number:
@@ -90,7 +90,8 @@ def describe_record(kind: str, r: dict) -> str:
             reply = f"\n答复（{str(answer.get('answered_at') or '')[:10]}）：{answer['text']}"
         else:
             reply = f"\n将于{r.get('answer_due', '')}前答复。"
-        return f"咨询 {r['number']}（{r.get('subject', '')}）：{status}{reply}"
+        # Anyone holding the number sees this: the citizen's own words without ID or phone numbers.
+        return f"咨询 {r['number']}（{mask_text(r.get('subject') or '')}）：{status}{reply}"
     return f"预约 {r['number']}：{r.get('date', '')} {r.get('start', '')}，{r.get('hall', '')}，{status}"
 
 

@@ -18,7 +18,7 @@ from actions.runtime import hall, knowledge, redis
 from assistant import appointment_sms, attachments, audit, filing_queue
 from assistant.filing_text import filed_text
 from assistant.hall_client import HallRejected, HallUnavailable
-from assistant.identity import mask_phone
+from assistant.identity import PHONE_RE, mask_phone
 
 FORMS = {
     "complaint": ("complaint_form", ["complaint_content", "complaint_department", "complaint_type",
@@ -258,7 +258,11 @@ async def reschedule(dispatcher: CollectingDispatcher, tracker: Tracker, record:
         text = "抱歉，这个时段刚刚约满了，请重新选择时段。" if exc.code == "slot_full" else "抱歉，改约未成功，原预约保持不变。"
         dispatcher.utter_message(text=text)
         return [*clear("appointment"), SlotSet("appointment_number", None)]
-    await appointment_sms.rescheduled(redis(), tracker.sender_id, number, record["date"], record["start"], record["phone"])
+    # The phone slot holds what the hall answered for the appointment (appointment.start_reschedule),
+    # which is masked ("138****8000"): no SMS can go to that, only to a whole number.
+    if PHONE_RE.fullmatch(record["phone"] or ""):
+        await appointment_sms.rescheduled(redis(), tracker.sender_id, number, record["date"], record["start"],
+                                          record["phone"])
     await audit.record(redis(), tracker.sender_id, "citizen", "filing_rescheduled", number, "", kind="appointment",
                        channel=record["channel"], date=record["date"], start=record["start"])
     dispatcher.utter_message(text=f"改约成功！预约 {number} 已改为 {record['date']} {record['start']}，请按新时间携带材料到达。")

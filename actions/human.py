@@ -19,6 +19,22 @@ GENERAL = "综合窗口"
 CHOICES = ["深圳市公安局", "深圳市人力资源和社会保障局", "深圳市社会保险基金管理局", "深圳市市场监督管理局",
            "国家税务总局深圳市税务局", GENERAL]
 ASKING_FOR_A_PERSON = {"request_human", "request_callback"}
+WEEKDAY_NAMES = "一二三四五六日"
+
+
+def hours_text(spec: str) -> str:
+    """HANDOFF_HOURS in words: "1-5 09:00-18:00;6 09:00-12:00" -> "周一至周五09:00-18:00；周六09:00-12:00"."""
+    parts = []
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        days, hours = part.split()
+        first, _, last = days.partition("-")
+        last = last or first
+        if (first, last) == ("1", "7"):
+            named = "每天"
+        else:
+            named = f"周{WEEKDAY_NAMES[int(first) - 1]}" + (f"至周{WEEKDAY_NAMES[int(last) - 1]}" if last != first else "")
+        parts.append(named + hours)
+    return "；".join(parts)
 
 
 def citizen_question(tracker) -> tuple[str, str]:
@@ -72,7 +88,7 @@ class ActionRequestHuman(Action):
     def offer_later(dispatcher, department: str) -> list:
         hall = knowledge().catalog.hall
         dispatcher.utter_message(
-            text=f"抱歉，{department}的人工服务现在无人值守（在线服务时间：工作日9:00-18:00）。您可以留下咨询，"
+            text=f"抱歉，{department}的人工服务现在无人值守（在线服务时间：{hours_text(settings().handoff_hours)}）。您可以留下咨询，"
                  f"工作人员会在3个工作日内答复并给您受理编号；也可以请工作人员回电，或拨打{hall['hotline']}热线。",
             buttons=[{"title": "留言咨询", "payload": "/file_consultation"},
                      {"title": "请工作人员回电", "payload": render.payload("request_callback", department=department)}])

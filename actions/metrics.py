@@ -1,19 +1,25 @@
 """Prometheus metrics of the action server: runs by action name and outcome, and run latency.
 rasa-sdk serves Sanic without a way to add routes, so prometheus_client's own HTTP server
-answers on ACTIONS_METRICS_PORT (5056 by default, 0 = off) in the action server's process.
+answers on ACTIONS_METRICS_PORT (5056 by default, 0 = off) in the action server's process, with
+METRICS_TOKEN, when set, required as a bearer token like on the gateway and the hall.
 
 Measuring wraps ActionExecutor.run, the one call every action goes through. The wrapper also
 hands the intent of the turn to the gateway's audit trail (assistant/turn_intent.py)."""
 from __future__ import annotations
 
+import hmac
 import logging
 import os
+import socket
 import sys
+import threading
 import time
 from typing import Callable
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import redis.asyncio as aioredis
-from prometheus_client import Counter, Histogram, disable_created_metrics, start_http_server
+from prometheus_client import Counter, Histogram, disable_created_metrics, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 from rasa_sdk.executor import ActionExecutor
 
 from assistant import turn_intent
@@ -64,12 +70,35 @@ def _serving() -> bool:
     return bool(spec and spec.name in ("rasa_sdk.__main__", "rasa_sdk"))
 
 
+def guarded(app: Callable, token: str) -> Callable:
+    """The metrics WSGI app, answering 401 unless the bearer token is given (when one is set)."""
+    expected = f"Bearer {token}".encode()
+
+    def guarded_app(environ, start_response):
+        if token and not hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", "").encode(), expected):
+            start_response("401 Unauthorized", [("Content-Type", "application/json; charset=utf-8")])
+            return ['{"error": "unauthorized", "message": "需要监控令牌。"}'.encode()]
+        return app(environ, start_response)
+    return guarded_app
+
+
 def serve() -> None:
     port = int(os.environ.get("ACTIONS_METRICS_PORT", "5056"))
     disable_created_metrics()
     install()
     if port:
-        start_http_server(port, addr=os.environ.get("ACTIONS_METRICS_HOST", "127.0.0.1"))
+        host = os.environ.get("ACTIONS_METRICS_HOST", "127.0.0.1")
+
+        class Server(ThreadingWSGIServer):
+            address_family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]     # also "::1"
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args) -> None:         # no line per scrape
+                pass
+
+        app = guarded(make_wsgi_app(), os.environ.get("METRICS_TOKEN", ""))
+        httpd = make_server(host, port, app, Server, handler_class=Quiet)
+        threading.Thread(target=httpd.serve_forever, name="action-metrics", daemon=True).start()
         log.info("action metrics on port %d", port)
 
 

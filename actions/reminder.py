@@ -3,19 +3,19 @@
 when they ask for it and give a number — at 9:00 (Beijing time) some days before the deadline."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions import render, scene_render, turn
+from actions.dates import BEIJING, beijing_today
 from actions.parsing import find_phone
 from actions.runtime import knowledge, redis, scene_store, scenes
 from assistant import reminders
 from assistant.identity import mask_phone
 from scenes import runner
 
-BEIJING = timezone(timedelta(hours=8))
 LEAD_DAYS = 7          # remind a week ahead, or as soon as possible when the deadline is nearer
 
 
@@ -36,7 +36,7 @@ class ActionSetReminder(Action):
             return []
         scene = scenes()[state.scene]
         items = knowledge().catalog.items
-        today = date.today()
+        today = beijing_today()
         steps = runner.plan(scene, state.answers)
         dated = [(n, s, d) for n, s in enumerate(steps, 1)
                  if (d := scene_render.due_date(s, state.answers)) and d > today]

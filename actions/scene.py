@@ -9,7 +9,6 @@ The form has one slot, `scene_answer`, filled only when the scene is finished ("
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
@@ -18,7 +17,7 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import render, scene_render, turn
 from actions.answer_question import answer, is_service_question
-from actions.dates import parse_date
+from actions.dates import beijing_today, parse_date
 from actions.runtime import knowledge, scene_matcher, scene_store, scenes
 from scenes import matcher, runner
 from scenes.runner import State
@@ -195,7 +194,7 @@ class ValidateSceneForm(FormValidationAction):
         if q is None:
             return None
         if q.type == "date":
-            when = parse_date(text, date.today()) if text else None
+            when = parse_date(text, beijing_today(), nearest=True) if text else None
             if when is None:
                 dispatcher.utter_message(text="没能识别这个日期，请按“2026-11-01”或“11月1日”的格式回复。")
                 return None

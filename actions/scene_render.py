@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from actions import render
+from actions.dates import beijing_today
 from knowledge.catalog import Item
 from scenes import runner
 from scenes.scene import Question, Scene, Step
@@ -51,13 +52,18 @@ def due_date(step: Step, answers: dict[str, str]) -> date | None:
     return date.fromisoformat(answers[step.deadline.after]) + timedelta(days=step.deadline.days)
 
 
-def plan_step(n: int, step: Step, item: Item, answers: dict[str, str], today: date) -> str:
+def plan_step(n: int, step: Step, item: Item, answers: dict[str, str], today: date,
+              items: dict[str, Item]) -> str:
     lines = [f"{n}. {item.name}（事项编码 {item.code}）"]
     if step.note:
         lines.append(f"提示：{step.note}")
     lines += [render.materials(item), render.locations(item), render.time_limits(item), render.fee(item)]
     if item.forms:
         lines.append(render.forms(item))
+    for label, codes in (("前置事项", item.pre_items), ("后续事项", item.post_items)):
+        names = [items[c].name for c in codes if c in items]
+        if names:
+            lines.append(f"{label}：{'、'.join(names)}")
     if due := due_date(step, answers):
         late = "（已超过期限，请尽快办理或咨询窗口）" if due < today else ""
         lines.append(f"办理期限：{due.isoformat()}前——{step.deadline.label}{late}")
@@ -68,12 +74,12 @@ def plan(scene: Scene, answers: dict[str, str], items: dict[str, Item], code: st
          today: date | None = None) -> list[tuple[str, list[dict]]]:
     """The plan as messages (text, buttons): a heading, one message per service, and the choices
     that follow (reminders for dated steps, booking the first service, restarting)."""
-    today = today or date.today()
+    today = today or beijing_today()
     steps = runner.plan(scene, answers)
     order = "→".join(items[s.item].name for s in steps)
     out = [(f"根据您的情况（{answered(scene, answers)}），“{scene.title}”需要按顺序办理以下{len(steps)}项：\n{order}", [])]
     for n, step in enumerate(steps, 1):
-        out.append((plan_step(n, step, items[step.item], answers, today), [render.item_button(items[step.item], "查看详细指南")]))
+        out.append((plan_step(n, step, items[step.item], answers, today, items), [render.item_button(items[step.item], "查看详细指南")]))
     buttons = []
     for n, step in enumerate(steps, 1):
         due = due_date(step, answers)

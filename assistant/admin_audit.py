@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from assistant import audit
+from assistant.analytics_csv import safe_cell
 from assistant.staff_api import StaffApi
 from assistant.staff_auth import StaffSession, client_ip, error
 
@@ -85,11 +86,6 @@ def local_time(at: str) -> str:
     return datetime.fromtimestamp(float(at), TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _cell(value: str) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula: such text is quoted."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 class AdminAudit:
     def __init__(self, staff: StaffApi):
         self.staff, self.redis = staff, staff.redis
@@ -134,7 +130,7 @@ class AdminAudit:
         n = 0
         async for row in audit.entries(self.redis, q.actor, q.action, q.target, q.since, q.until):
             row = {**row, "time": local_time(row["at"]), "details": json.dumps(row["details"], ensure_ascii=False)}
-            out.writerow([_cell(str(row.get(key, ""))) for key, _ in CSV_COLUMNS])
+            out.writerow([safe_cell(str(row.get(key, ""))) for key, _ in CSV_COLUMNS])
             n += 1
             if n % 500 == 0:
                 await resp.write(buf.getvalue().encode())

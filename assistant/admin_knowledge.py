@@ -77,6 +77,9 @@ class AdminKnowledge:
             return s
         target = target or request.match_info.get("id", "") or "/".join(
             request.match_info.get(k, "") for k in ("kind", "target") if request.match_info.get(k))
+        if "store" not in self.__dict__:
+            # Reading the YAML base takes ~0.3 s: in a thread, not on the loop citizens' turns share.
+            await asyncio.to_thread(lambda: self.store)
         try:
             body, details = await work(s)
         except WorkflowError as exc:

@@ -46,6 +46,15 @@ TABLES = {
 }
 
 
+def safe_cell(value):
+    """Spreadsheets run a text cell starting with = + - @ (or a tab or carriage return before
+    one) as a formula: such text is quoted. Used for every CSV the gateway writes (this one and
+    the audit export), as cells may hold what a citizen typed."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def table(name: str, report: dict) -> str:
     """One table as CSV text (with the BOM); KeyError for an unknown table."""
     _, columns, rows = TABLES[name]
@@ -54,7 +63,7 @@ def table(name: str, report: dict) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([header for _, header in columns])
     for row in rows(report):
-        writer.writerow([row.get(key, "") for key, _ in columns])
+        writer.writerow([safe_cell(row.get(key, "")) for key, _ in columns])
     return out.getvalue()
 
 

@@ -54,7 +54,7 @@ class Conversation:
 
 def channel_of(conversation: str) -> str:
     """The gateway's conversation ids are "{channel}-{hash}" (assistant/sessions.py)."""
-    return conversation.split("-", 1)[0] if "-" in conversation else "unknown"
+    return unanswered.channel_of(conversation) or "unknown"
 
 
 def _opens_session(event: dict) -> bool:

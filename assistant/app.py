@@ -42,13 +42,25 @@ DELIVERY = web.AppKey("delivery", Delivery)
 STAFF = web.AppKey("staff_api", StaffApi)
 
 
+# aiohttp's own refusals (no such route, wrong method, body over client_max_size, not a
+# websocket) carry English text; every handler of ours answers errors itself, in Chinese.
+HTTP_REFUSALS = {400: "请求格式不正确。", 403: "无权访问。", 404: "没有找到您要访问的页面或接口。",
+                 405: "不支持这种请求方式。", 413: "请求内容太大。"}
+
+
 @web.middleware
 async def no_leaks(request: web.Request, handler):
-    """An unexpected error becomes a plain Chinese 500: no stack trace reaches a channel."""
+    """An unexpected error becomes a plain Chinese 500, and aiohttp's own refusals a Chinese
+    message with their status: no stack trace or English text reaches a channel."""
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise                                   # redirects
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow",)}
+        return web.json_response({"error": "http_%d" % exc.status,
+                                  "message": HTTP_REFUSALS.get(exc.status, "请求无法处理，请稍后再试。")},
+                                 status=exc.status, headers=headers)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response({"error": "internal", "message": "抱歉，系统出现异常，请稍后再试。"}, status=500)

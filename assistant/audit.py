@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import AsyncIterator
 
@@ -22,6 +23,7 @@ PAGE = 500                      # entries read per round trip while searching
 MASKED_KEYS = {"name": mask_name, "citizen_name": mask_name, "applicant_name": mask_name,
                "respondent_name": mask_name, "phone": mask_phone, "citizen_phone": mask_phone,
                "sms_phone": mask_phone, "id_number": mask_id}
+CONVERSATION_ID_RE = re.compile(r"[a-z]+-[0-9a-f]{32}")     # assistant/sessions.py conversation_id
 
 
 def masked(value, key: str = ""):
@@ -31,14 +33,18 @@ def masked(value, key: str = ""):
     if isinstance(value, (list, tuple)):
         return [masked(v) for v in value]
     if isinstance(value, str):
-        return MASKED_KEYS[key](value) if key in MASKED_KEYS and value else mask_text(value)
+        if key in MASKED_KEYS and value:
+            return MASKED_KEYS[key](value)
+        # A conversation id is a hash, not personal data; its hex digits can look like a mobile
+        # number (…a13812345678b…), and a masked id could no longer be searched for.
+        return value if CONVERSATION_ID_RE.fullmatch(value) else mask_text(value)
     return value
 
 
 async def record(redis: aioredis.Redis, actor: str, role: str, action: str, target: str = "", ip: str = "",
                  **details) -> None:
-    entry = {"at": f"{time.time():.3f}", "actor": mask_text(actor), "role": role, "action": action,
-             "target": mask_text(target), "ip": ip, "details": json.dumps(masked(details), ensure_ascii=False)}
+    entry = {"at": f"{time.time():.3f}", "actor": masked(actor), "role": role, "action": action,
+             "target": masked(target), "ip": ip, "details": json.dumps(masked(details), ensure_ascii=False)}
     await redis.xadd(STREAM, entry)
     log.info("audit actor=%s role=%s action=%s target=%s ip=%s %s", entry["actor"], role, action, entry["target"],
              ip, entry["details"])

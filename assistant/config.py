@@ -42,7 +42,8 @@ class Settings:
     reminder_clock_offset_s: float = field(default_factory=lambda: float(_env("REMINDER_CLOCK_OFFSET_S", "0")))
     # Creates the documented development staff accounts (README) at start: `make run` and tests only.
     staff_dev_accounts: bool = field(default_factory=lambda: _env("STAFF_DEV_ACCOUNTS", "0") == "1")
-    # When window staff answer online (weekdays 1-5, local time); outside, callbacks and tickets.
+    # When window staff answer online (ISO weekdays, Beijing time, see assistant/office_hours.py);
+    # outside, callbacks and tickets.
     handoff_hours: str = field(default_factory=lambda: _env("HANDOFF_HOURS", "1-5 09:00-18:00"))
     embedding_model: str = field(default_factory=lambda: _env("HALL_E5_MODEL", ""))
     cache_dir: Path = field(default_factory=lambda: Path(_env(

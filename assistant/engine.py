@@ -52,7 +52,7 @@ class RasaEngine:
                 if resp.status != 200:
                     raise EngineUnavailable(f"rasa answered {resp.status}")
                 messages = await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:     # ValueError: not JSON
             raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
         out: list[Reply] = []
         for m in messages:

@@ -57,7 +57,14 @@ class FilingWorker:
                 fresh = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=10, block=POLL_MS)
                 entries = list(claimed) + [e for _, batch in fresh for e in batch]
                 for entry_id, fields in entries:
-                    await self._file(entry_id, {k.decode(): v.decode() for k, v in fields.items()})
+                    try:
+                        await self._file(entry_id, {k.decode(): v.decode() for k, v in fields.items()})
+                    except (aioredis.RedisError, OSError, asyncio.CancelledError):
+                        raise
+                    except Exception:
+                        # Not acknowledged, so never lost (tried again later, here or in another
+                        # process), but one bad entry must not end the worker of every process.
+                        log.exception("queued filing %s failed", entry_id.decode())
             except asyncio.CancelledError:
                 raise
             except (aioredis.RedisError, OSError) as exc:

@@ -85,8 +85,9 @@ class Gateway:
         await transcript.append(self.redis, conv, "citizen", text, channel)
         await self.audit_turn(conv, channel, text, intent=handoff.get("intent", ""), handoff=handoff["state"])
         if handoff["state"] == "queued" and LEAVE_QUEUE_RE.search(text):
-            await self.handoff.cancel(conv)
-            return [Reply(LEFT_QUEUE)]
+            if await self.handoff.cancel(conv):
+                return [Reply(LEFT_QUEUE)]
+            handoff = await self.handoff.status(conv) or handoff     # claimed meanwhile: staff see it
         await self.handoff.publish("message", conversation=conv, department=handoff["department"], who="citizen")
         waiting = await outbox.drain(self.redis, conv)           # staff replies for channels that cannot push
         if handoff["state"] == "queued":

@@ -99,11 +99,15 @@ class Handoff:
         return position * per / staff
 
     async def cancel(self, conv: str) -> bool:
+        """The citizen leaves the queue; False when they were not waiting (or a claim was quicker)."""
         info = await self.status(conv)
         if info.get("state") != "queued":
             return False
+        # Leaving the queue first, like a claim (_CLAIM): of a racing claim and cancel only the one
+        # that removes the conversation from the queue goes on, so a claimed one is never deleted.
+        if not await self.redis.zrem(queue_key(info["department"]), conv):
+            return False
         pipe = self.redis.pipeline(transaction=True)
-        pipe.zrem(queue_key(info["department"]), conv)
         pipe.delete(_key(conv))
         pipe.srem(ALL, conv)
         _history(pipe, "cancelled", conv, info["department"], info.get("channel", ""))

@@ -12,6 +12,9 @@ PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 CASE_RE = re.compile(r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{17}(?![0-9A-Za-z])")
 # Only for masking: a mobile number typed in groups ("138 0013 8000", "138-0013-8000").
 SPACED_PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d[ -]\d{4}[ -]\d{4}(?!\d)")
+# Only for masking: a mobile number with the country code as platforms send it ("+8613800138000",
+# "008613800138000"), which PHONE_RE does not see (a digit comes before it).
+PREFIXED_PHONE_RE = re.compile(r"(?<![\d+])(\+86|0086|86)([ -]?)(1[3-9]\d{9})(?!\d)")
 # A name the citizen introduces ("我叫王芳", "姓名：李明"); over-masking a word is harmless in logs.
 NAME_INTRO_RE = re.compile(r"(我叫|姓名[是为:：]?|名字[是叫]|名叫)\s*([\u4e00-\u9fa5]{2,4})")
 
@@ -46,5 +49,6 @@ def mask_text(text: str) -> str:
     the audit trail and analytics)."""
     text = ID_RE.sub(lambda m: mask_id(m.group()), text)
     text = SPACED_PHONE_RE.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group())), text)
+    text = PREFIXED_PHONE_RE.sub(lambda m: m.group(1) + m.group(2) + mask_phone(m.group(3)), text)
     text = PHONE_RE.sub(lambda m: mask_phone(m.group()), text)
     return NAME_INTRO_RE.sub(lambda m: m.group(1) + mask_name(m.group(2)), text)

@@ -50,7 +50,14 @@ class NotificationWorker:
                 _, claimed, _ = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=20)
                 fresh = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=20, block=POLL_MS)
                 for entry_id, fields in list(claimed) + [e for _, batch in fresh for e in batch]:
-                    await self.deliver({k.decode(): v.decode() for k, v in fields.items()})
+                    try:
+                        await self.deliver({k.decode(): v.decode() for k, v in fields.items()})
+                    except (aioredis.RedisError, OSError, asyncio.CancelledError):
+                        raise                   # not acknowledged: delivered again, here or elsewhere
+                    except Exception:
+                        # A malformed entry would fail the same way every time: one log line, then
+                        # dropped, instead of ending this worker (and every later notification).
+                        log.exception("notification %s could not be delivered; dropped", entry_id.decode())
                     await self.redis.xack(STREAM, GROUP, entry_id)
                     await self.redis.xdel(STREAM, entry_id)
             except asyncio.CancelledError:

@@ -33,6 +33,12 @@ class ReplyFilter:
         said = [m["text"] for m in await transcript.read(self.redis, conv, CITIZEN_CONTEXT) if m["who"] == "citizen"]
         return sensitive.normalise("\n".join(said))[0]
 
+    async def flagged(self, conv: str, text: str) -> list[str]:
+        """Sensitive words in a text about to be sent (staff replies), other than the citizen's own."""
+        matches = self.words.find(text)
+        said = await self._citizen_said(conv) if matches else ""
+        return sorted({m.key for m in matches if m.key not in said})
+
     async def screen(self, conv: str, channel: str, replies: list[Reply]) -> list[Reply]:
         out, said = [], None
         for reply in replies:

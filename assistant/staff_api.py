@@ -22,14 +22,16 @@ from assistant.delivery import Delivery
 from assistant.engine import Reply
 from assistant.handoff import EVENTS, Handoff
 from assistant.hall_client import HallClient, HallRejected, HallUnavailable
-from assistant.identity import mask_text
+from assistant.identity import mask_phone, mask_text
+from assistant.reply_filter import ReplyFilter
 from assistant.staff_accounts import ROLES, Accounts
-from assistant.staff_auth import COOKIE, IDLE_S, SessionStore, StaffSession, client_ip, error
+from assistant.staff_auth import ABSOLUTE_S, COOKIE, SessionStore, StaffSession, client_ip, error
 
 log = logging.getLogger(__name__)
 ACTING = {"handler", "admin"}           # may claim, reply, transfer and end
 WATCHING = {"handler", "admin", "inspector"}
 MAX_REPLY_CHARS = 1000
+SESSION_ENDED = 4401                    # websocket close code: the staff session is no longer valid
 RECORD_KINDS = {"TS": "complaint", "ZX": "consultation", "YY": "appointment"}     # by number prefix
 RATING_BUTTONS = [{"title": f"{n}分{label}", "payload": '/rate_service{"rating":"%d"}' % n}
                   for n, label in ((5, "（非常满意）"), (4, "（满意）"), (3, "（一般）"), (2, "（不满意）"), (1, "（非常不满意）"))]
@@ -44,6 +46,7 @@ class StaffApi:
         self.redis, self.delivery, self.hall = redis, delivery, hall
         self.action_url = action_url.rstrip("/")
         self.accounts, self.sessions, self.handoff = Accounts(redis), SessionStore(redis), Handoff(redis)
+        self.reply_filter = ReplyFilter(redis)
         self.sockets: weakref.WeakKeyDictionary[web.WebSocketResponse, StaffSession] = weakref.WeakKeyDictionary()
         self._fanout: asyncio.Task | None = None
 
@@ -92,7 +95,9 @@ class StaffApi:
         session = await self.sessions.create(account)
         await audit.record(self.redis, username, account["role"], "login", "", ip)
         resp = web.json_response(self._me(session))
-        resp.set_cookie(COOKIE, session.token, httponly=True, samesite="Strict", max_age=IDLE_S, path="/staff",
+        # The cookie lasts as long as a session can (12 h); Redis enforces the sliding 30-minute
+        # idle limit. A cookie of IDLE_S would log out a handler 30 minutes after login however busy.
+        resp.set_cookie(COOKIE, session.token, httponly=True, samesite="Strict", max_age=ABSOLUTE_S, path="/staff",
                         secure=request.secure)
         return resp
 
@@ -137,7 +142,7 @@ class StaffApi:
     def _row(self, r: dict, now: float, s: StaffSession) -> dict:
         return {"conversation": r["conversation"], "state": r.get("state"), "department": r.get("department"),
                 "channel": r.get("channel"), "staff": r.get("staff", ""), "intent": r.get("intent", ""),
-                "service_code": r.get("service_code", ""), "note": r.get("note", ""),
+                "service_code": r.get("service_code", ""), "note": self._shown(r.get("note", ""), s),
                 "question": self._shown(r.get("question", ""), s),
                 "waiting_s": round(now - float(r.get("queued_at") or now))}
 
@@ -145,6 +150,11 @@ class StaffApi:
     def _shown(text: str, s: StaffSession) -> str:
         """Inspectors watch with personal data masked; handlers see what the citizen wrote."""
         return mask_text(text) if s.role == "inspector" else text
+
+    @staticmethod
+    def _shown_number(number: str, s: StaffSession) -> str:
+        """A caller's number (a mobile or a landline) for an inspector: masked whole."""
+        return mask_phone(number) if s.role == "inspector" else number
 
     async def conversations(self, request: web.Request) -> web.Response:
         s = await self.session(request, WATCHING)
@@ -159,7 +169,9 @@ class StaffApi:
         s = await self.session(request, WATCHING)
         if isinstance(s, web.Response):
             return s
-        return web.json_response({"calls": [{**c, "number": self._shown(c.get("number", ""), s)}
+        # The caller's number is both the call's number and its user id (channels/voice_call.py).
+        return web.json_response({"calls": [{**c, "number": self._shown_number(c.get("number", ""), s),
+                                             "user_id": self._shown_number(c.get("user_id", ""), s)}
                                             for c in await self.handoff.phone_calls()]})
 
     async def _visible(self, s: StaffSession, conv: str) -> dict | web.Response:
@@ -192,6 +204,8 @@ class StaffApi:
                 record = await self.hall.record(kind, number) if kind else None
             except (HallUnavailable, HallRejected):
                 record = None
+            if record and s.role == "inspector":
+                record = audit.masked(record)       # the hall masks name and phone; free text may hold more
             out.append(record or {"number": number, "unavailable": True})
         return out
 
@@ -254,6 +268,9 @@ class StaffApi:
             return error(400, "bad_request", "请输入回复内容。")
         if not text or len(text) > MAX_REPLY_CHARS:
             return error(400, "bad_request", f"回复内容应为1到{MAX_REPLY_CHARS}个字。")
+        if words := await self.reply_filter.flagged(conv, text):     # standard 8.1.2, staff replies too
+            await audit.record(self.redis, s.username, s.role, "reply_refused", conv, client_ip(request), words=words)
+            return error(400, "sensitive", f"回复中含有敏感词（{'、'.join(words)}），请修改后再发送。")
         how = await self.delivery.send(conv, [Reply(f"【{s.name}】{text}")])
         await transcript.append(self.redis, conv, "staff", text, info.get("channel", ""), staff=s.username)
         await self.handoff.publish("message", conversation=conv, department=info["department"], who="staff")
@@ -279,6 +296,8 @@ class StaffApi:
             return error(400, "bad_request", "这位工作人员不负责该部门的业务，请转给对应部门。")
         if not staff and not department:
             return error(400, "bad_request", "请选择要转给的部门或工作人员。")
+        if department and department not in await self._served_departments():
+            return error(400, "bad_request", "没有工作人员负责这个部门，请选择其他部门。")
         if not await self.handoff.transfer(conv, s.username, department=department, staff=staff, note=note):
             return error(409, "not_yours", "只能转出您正在处理的会话。")
         await audit.record(self.redis, s.username, s.role, "transfer", conv, client_ip(request),
@@ -312,6 +331,10 @@ class StaffApi:
         await self.handoff.heartbeat(s.username, s.departments)
         return web.json_response({"ok": True})
 
+    async def _served_departments(self) -> set[str]:
+        """Departments some handler serves: a transfer anywhere else would strand the citizen."""
+        return {d for a in await self.accounts.all() if a["role"] in ACTING for d in a["departments"] if d != "*"}
+
     async def staff_list(self, request: web.Request) -> web.Response:
         """Colleagues to transfer to: handlers and whether they are online."""
         s = await self.session(request, WATCHING)
@@ -333,7 +356,15 @@ class StaffApi:
         self.sockets[ws] = s
         try:
             async for msg in ws:
-                if msg.type == aiohttp.WSMsgType.TEXT and s.role in ACTING:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                if not await self.sessions.alive(s):
+                    # Logged out, idle or expired: no more events, and no presence that would
+                    # queue citizens for a desk nobody is signed in at. The console then asks
+                    # /me, gets 401 and shows its login form.
+                    await ws.close(code=SESSION_ENDED, message="登录已过期".encode())
+                    break
+                if s.role in ACTING:
                     await self.handoff.heartbeat(s.username, s.departments)     # any frame keeps presence
         finally:
             self.sockets.pop(ws, None)
@@ -351,8 +382,8 @@ class StaffApi:
     async def _forward_events(self) -> None:
         """Every process subscribes and forwards to its own console sockets."""
         while True:
+            pubsub = self.redis.pubsub()
             try:
-                pubsub = self.redis.pubsub()
                 await pubsub.subscribe(EVENTS)
                 async for message in pubsub.listen():
                     if message["type"] != "message":
@@ -369,3 +400,9 @@ class StaffApi:
             except (aioredis.RedisError, OSError) as exc:
                 log.warning("staff events unavailable: %s", exc)
                 await asyncio.sleep(1)
+            finally:
+                # Its own connection goes back, or every Redis hiccup (and each stop) would leak one.
+                try:
+                    await pubsub.aclose()
+                except (aioredis.RedisError, OSError):
+                    pass

@@ -72,6 +72,11 @@ class SessionStore:
         await self.redis.expire(_key(token), IDLE_S)      # sliding idle timeout
         return session
 
+    async def alive(self, session: StaffSession) -> bool:
+        """Whether a session is still valid (not logged out, idle or too old), without counting
+        the question as activity: an unattended open console must still time out."""
+        return time.time() - session.created <= ABSOLUTE_S and bool(await self.redis.exists(_key(session.token)))
+
     async def end(self, token: str) -> None:
         await self.redis.delete(_key(token))
 

@@ -12,7 +12,6 @@ import redis.asyncio as aioredis
 from assistant.identity import mask_text
 
 STREAM = "unanswered"
-STREAM = "unanswered"
 MAX_ENTRIES = 200_000           # about a year of a busy hall's unanswered turns
 MAX_CHARS = 500
 # Why a turn went unanswered: the knowledge base had nothing close enough, or the message was

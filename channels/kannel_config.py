@@ -3,8 +3,9 @@ calling the gateway's /channels/sms for every MO, and one sendsms user the gatew
 
     python -m channels.kannel_config OUT_FILE    (scripts/stack.py runs it with the stack's env)
 
-Kannel's own logs go to $HALL_VAR/logs. They never carry a citizen's number or text: the
-boxes log at warning level and the access log leaves both out."""
+Kannel's own logs go to $HALL_VAR/logs. The boxes log at warning level and the access log
+leaves a citizen's number and text out; only smsbox's error line when it cannot reach the
+gateway names the get-url, number and text included (README: keep var/logs private)."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""The hall branch nearest to a location a citizen shares (WeChat and Telegram send one), by
+"""The hall branch nearest to a location a citizen shares on WeChat (a location message), by
 great-circle distance to the branch coordinates in knowledge/catalog/hall.yaml."""
 from __future__ import annotations
 

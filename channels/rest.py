@@ -1,5 +1,6 @@
 """REST channel in Rasa's REST convention: POST {"sender", "message"} and get back a JSON list of
-{"recipient_id", "text", "buttons"?}. The web chat page and integrations use it."""
+{"recipient_id", "text", "buttons"?}, for integrations (and the benchmark); the web chat page has
+its own channel, channels/web.py."""
 from __future__ import annotations
 
 import json

@@ -263,12 +263,17 @@ class TelegramChannel(Channel):
         if not await self.redis.set(seen, 1, nx=True, ex=SEEN_TTL_S):
             log.info("telegram: update %s delivered again; already handled", update.update_id)
             return
-        if update.callback_query is not None:
-            await self._on_button(update.callback_query)
-        elif update.message is not None:
-            await self._on_message(update.message)
-        # Edited messages (should a webhook registered elsewhere ask for them), channel posts
-        # and the rest need no answer.
+        try:
+            if update.callback_query is not None:
+                await self._on_button(update.callback_query)
+            elif update.message is not None:
+                await self._on_message(update.message)
+            # Edited messages (should a webhook registered elsewhere ask for them), channel posts
+            # and the rest need no answer.
+        except BaseException:
+            # Not handled: the delivery Telegram makes again (webhook) must not be taken for a repeat.
+            await self.redis.delete(seen)
+            raise
 
     async def _on_message(self, message: Message) -> None:
         chat_id = message.chat.id

@@ -94,9 +94,11 @@ def heard(payload: dict) -> tuple[str, float | None, str]:
     if reason != "speechDetected":
         return "", None, ""
     speech = payload.get("speech") if isinstance(payload.get("speech"), dict) else {}
+    transcripts = speech.get("transcripts") if isinstance(speech.get("transcripts"), list) else []
     alternatives = speech.get("alternatives") or next(
-        (t.get("alternatives") for t in speech.get("transcripts") or [] if isinstance(t, dict)), None) or [{}]
-    best = alternatives[0] if isinstance(alternatives[0], dict) else {}
+        (t.get("alternatives") for t in transcripts if isinstance(t, dict)), None)
+    # Parsed before the call flow's guard: a malformed payload must not become a 500 (an error tone).
+    best = alternatives[0] if isinstance(alternatives, list) and alternatives and isinstance(alternatives[0], dict) else {}
     confidence = best.get("confidence")
     return str(best.get("transcript") or ""), float(confidence) if isinstance(confidence, (int, float)) else None, ""
 

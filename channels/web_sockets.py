@@ -123,6 +123,11 @@ class LiveSockets:
     async def _listen(self) -> None:
         while True:
             try:
+                # Resubscribed here after an outage, and again on the next round while Redis is
+                # still away: listen() on a pubsub without a subscription returns at once, so
+                # looping over it unsubscribed would spin and block the event loop.
+                if not self._pubsub.subscribed:
+                    await self._pubsub.subscribe(PUSH_CHANNEL)
                 async for message in self._pubsub.listen():
                     try:
                         await self._deliver(json.loads(message["data"]))
@@ -135,10 +140,9 @@ class LiveSockets:
                 await asyncio.sleep(1)
                 try:
                     await self._pubsub.aclose()
-                    self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-                    await self._pubsub.subscribe(PUSH_CHANNEL)
                 except (aioredis.RedisError, OSError):
                     pass
+                self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
 
     async def _deliver(self, message: dict) -> None:
         for ws in list(self._open.get(message.get("conversation", ""), ())):

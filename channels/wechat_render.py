@@ -141,6 +141,10 @@ def _news_blocks(reply: Reply, menu: list[str]) -> list[Outgoing]:
                     kept=[Reply(text=f"{title}\n{url}")])       # images cannot wait in the outbox
     if len(body.strip()) > DESCRIPTION_CHARS or len(first) > TITLE_CHARS or menu:
         return [card] + _text_blocks(Reply(text=reply.text, buttons=reply.buttons), menu)
+    # Alone, the card carries the whole reply: what the outbox keeps of it must too.
+    whole = clean(reply.text.strip())
+    if whole:
+        card.kept = [Reply(text=whole if url in whole else f"{whole}\n{url}")]
     return [card]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ import numpy as np
 # Nothing may reach a model hub: the model is a local folder built at setup time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+BATCH = 32
 
 
 class Encoder:
@@ -27,13 +31,21 @@ class Encoder:
         torch.set_num_threads(int(os.environ.get("HALL_TORCH_THREADS", "1")))
         self.model_dir = Path(model_dir)
         self.model = SentenceTransformer(str(self.model_dir), device="cpu")
+        # The candidate-FAQ clustering encodes in a worker thread while turns encode on the event
+        # loop; fast tokenizers are not safe to share across threads (huggingface/tokenizers#537).
+        self._lock = threading.Lock()
         self.cache_dir = Path(cache_dir) if cache_dir else None
         if self.cache_dir:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(texts, batch_size=32, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        # One batch per hold of the lock, so a long clustering run delays a turn by a batch at most.
+        parts = []
+        for start in range(0, len(texts), BATCH):
+            with self._lock:
+                parts.append(self.model.encode(texts[start:start + BATCH], batch_size=BATCH, normalize_embeddings=True,
+                                               convert_to_numpy=True, show_progress_bar=False).astype(np.float32))
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._encode([f"query: {t}" for t in texts])

@@ -8,7 +8,8 @@ rollback is itself a new version, so the history only grows.
 
 Who may call what (roles) is checked by the gateway (assistant/admin_knowledge.py); this
 store enforces what holds whoever calls: states, "never the author", one open change per
-entry (an administrator may withdraw anyone's unfinished change). Transitions are optimistic Redis transactions (WATCH), so two reviewers clicking at
+entry (an administrator may withdraw anyone's draft or submitted change; an approved one can only
+be published). Transitions are optimistic Redis transactions (WATCH), so two reviewers clicking at
 once cannot both approve, and two publishes cannot take the same version number.
 
 Redis layout besides knowledge/overlay.py's:

@@ -173,7 +173,8 @@ def restore_redis(host: str, port: int, folder: Path, force: bool) -> int:
 
 # --- the two commands ---------------------------------------------------------------------------
 def create(folder: Path, targets: Targets) -> dict:
-    folder.mkdir(parents=True, exist_ok=True)
+    # Owner only: the copy holds every citizen's records, transcripts and the staff accounts.
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if (folder / MANIFEST).exists():
         raise BackupError(f"{folder} already holds a backup")
     manifest = {"format": FORMAT, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

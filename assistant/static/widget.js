@@ -84,7 +84,7 @@
     store.set("user", userId);
   }
   var history = store.get("history", []);     // [{who: "user"|"bot", text, buttons}]
-  var outgoing = store.get("outgoing", []);   // [{text, shown}] waiting for a connection
+  var outgoing = store.get("outgoing", []);   // [{text}] waiting for a connection
   if (!Array.isArray(history)) history = [];
   if (!Array.isArray(outgoing)) outgoing = [];
 
@@ -351,6 +351,7 @@
   function turnAnswered() {
     if (pendingTurns > 0) pendingTurns -= 1;
     setTyping(pendingTurns > 0);
+    if (ready && socket && socket.readyState === WebSocket.OPEN) flushBySocket();
   }
 
   // -- sending ----------------------------------------------------------------------------
@@ -380,11 +381,13 @@
     store.set("outgoing", outgoing);
   }
 
+  /** Sends the oldest queued message; the next goes when its answer is in (turnAnswered), so a
+   *  long queue never meets the gateway's limit of turns in flight per socket. */
   function flushBySocket() {
-    var waiting = outgoing;
-    outgoing = [];
+    if (!outgoing.length || pendingTurns > 0) return;
+    var next = outgoing.shift();
     store.set("outgoing", outgoing);
-    waiting.forEach(function (m) { sendBySocket(m.text); });
+    sendBySocket(next.text);
   }
 
   function flushByRest() {

@@ -138,6 +138,13 @@ def test_book_move_and_cancel_an_appointment(stack):
     assert "请核对" in moved[-1]
     assert "改约成功" in reply_text(stack.say(me, "确认"))
     assert hall_get(stack, f"/api/v1/appointments/{number}")["start"] == "14:30"
+    # Numbers are sequential: anyone else must show the booking phone's last four digits.
+    stranger = fresh()
+    assert "后四位" in reply_text(stack.say(stranger, f"取消预约{number}"))
+    assert "后四位" in reply_text(stack.say(stranger, f"取消预约{number} 尾号1234"))
+    assert "确认取消" in reply_text(stack.say(stranger, f"取消预约{number} 尾号8111"))
+    stack.say(stranger, "不取消")
+    assert hall_get(stack, f"/api/v1/appointments/{number}")["status"] != "cancelled"
     ask = reply_text(stack.say(me, f"取消预约{number}"))
     assert "确认取消" in ask
     assert "已取消" in reply_text(stack.say(me, "是的"))

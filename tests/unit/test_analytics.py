@@ -291,3 +291,11 @@ async def test_every_chart_is_a_non_blank_png_drawn_with_the_cjk_font(report):
         analytics_charts.render("services", empty))[1]
     with pytest.raises(KeyError):
         analytics_charts.render("nothing", report)
+
+
+def test_a_question_that_looks_like_a_formula_is_quoted_in_the_csv():
+    report = {"unanswered": [{"question": "=HYPERLINK(\"http://x\",\"点我\")", "count": 2, "channels": "网页",
+                              "reasons": "未能理解"}, {"question": "-1+1", "count": 1, "channels": "", "reasons": ""}]}
+    rows = list(csv.reader(io.StringIO(analytics_csv.table("unanswered", report)[1:])))
+    assert rows[1][0] == "'=HYPERLINK(\"http://x\",\"点我\")" and rows[1][1] == "2"
+    assert rows[2][0] == "'-1+1"

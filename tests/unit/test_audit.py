@@ -220,3 +220,12 @@ async def test_a_queued_filing_that_lands_is_audited_with_its_number(redis, tmp_
     [filed] = await audit.search(redis, action="filing")
     assert filed["actor"] == "rest-queued" and filed["target"].startswith("TS")
     assert filed["details"] == {"kind": "complaint", "channel": "rest", "queued": True}
+
+
+async def test_a_conversation_id_is_kept_whole_even_when_its_hex_looks_like_a_phone(redis):
+    conv = "rest-ab13812345678cd0123456789abcdef0"     # sessions.conversation_id's form
+    assert len(conv.split("-")[1]) == 32
+    await audit.record(redis, conv, "citizen", "turn", conv, "", conversation=conv, text="电话13812345678")
+    [row] = await audit.search(redis, target=conv)
+    assert row["actor"] == conv and row["details"]["conversation"] == conv
+    assert row["details"]["text"] == "电话138****5678"

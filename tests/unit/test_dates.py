@@ -28,3 +28,11 @@ def test_absolute_dates_roll_into_next_year_when_past():
 def test_part_of_day():
     assert part_of_day("明天上午") == "morning" and part_of_day("下午两点") == "afternoon"
     assert part_of_day("明天") is None
+
+
+def test_scene_dates_take_the_nearest_day_past_or_coming():
+    # A birth or contract date: "11月1日" written on 27 November is this year's, not next year's.
+    assert parse_date("11月1日", TODAY, nearest=True) == date(2026, 11, 1)
+    assert parse_date("1月15号", TODAY, nearest=True) == date(2027, 1, 15)       # a due date soon
+    assert parse_date("2026-11-01", TODAY, nearest=True) == date(2026, 11, 1)
+    assert parse_date("2月30日", TODAY, nearest=True) is None

@@ -100,3 +100,22 @@ async def test_the_worker_delivers_from_the_stream_and_acknowledges(redis):
 
 async def test_sms_without_an_sms_channel_is_reported_not_sent(redis):
     assert await Delivery(redis, {}).sms("13800138000", "reminder", {"text": "x"}) is False
+
+
+async def test_a_malformed_notification_is_dropped_without_ending_the_worker(redis):
+    pushing = PushChannel(True)
+    await redis.hset("session:push-2", mapping={"channel": "push", "user_id": "u2"})
+    worker = notifications.NotificationWorker(redis, Delivery(redis, {"push": pushing}))
+    task = asyncio.create_task(worker.run())
+    try:
+        await redis.xadd(notifications.STREAM, {"text": "没有会话", "buttons": "not json"})
+        await notifications.enqueue(redis, "push-2", "提醒：后天办理")
+        for _ in range(100):
+            if pushing.sent:
+                break
+            await asyncio.sleep(0.05)
+        assert not task.done()
+    finally:
+        task.cancel()
+    assert pushing.sent == [("u2", ["提醒：后天办理"])]
+    assert await redis.xlen(notifications.STREAM) == 0

@@ -85,3 +85,25 @@ def test_office_hours():
     assert is_open("1-5 09:00-18:00", monday_10) and not is_open("1-5 09:00-18:00", sunday_10)
     assert not is_open("1-5 09:00-12:00;1-5 14:00-18:00", monday_10.replace(hour=13))
     assert is_open("1-5 09:00-12:00;6 09:00-12:00", sunday_10.replace(day=28))
+
+
+async def test_a_cancel_that_loses_to_a_claim_leaves_the_claim_intact(redis):
+    h = Handoff(redis)
+    await h.request("rest-r", "深圳市公安局", "rest", "r")
+    assert await h.claim("rest-r", "police1")
+    # The citizen's "取消排队" read the state as queued just before the claim landed.
+    await redis.hset("handoff:rest-r", "state", "queued")
+    assert not await h.cancel("rest-r")
+    await redis.hset("handoff:rest-r", "state", "active")
+    assert [r["conversation"] for r in await h.held_by("police1")] == ["rest-r"]
+
+
+async def test_an_unknown_name_costs_one_password_check_like_a_known_one(redis, monkeypatch):
+    from assistant import staff_accounts
+    accounts = Accounts(redis)
+    await accounts.add("window8", "a-long-password", "handler", "八号窗口", ["深圳市公安局"])
+    await accounts.verify("nobody", "a-long-password")        # the dummy hash is made once
+    made = []
+    monkeypatch.setattr(staff_accounts, "hash_password", lambda p: made.append(p) or "scrypt$x")
+    assert await accounts.verify("nobody", "a-long-password") is None
+    assert made == []

@@ -21,3 +21,9 @@ def test_masking_hides_the_middle():
     assert mask_phone("13800138000") == "138****8000"
     masked = mask_text("我的身份证11010519491231002X，电话13800138000")
     assert "11010519491231002X" not in masked and "13800138000" not in masked
+
+
+def test_masking_sees_mobile_numbers_with_the_country_code():
+    for raw in ("+8613800138000", "008613800138000", "8613800138000", "+86 13800138000"):
+        masked = mask_text(f"来电{raw}")
+        assert "13800138000" not in masked and "138****8000" in masked, masked

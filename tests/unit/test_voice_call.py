@@ -75,3 +75,5 @@ def test_jambonz_gather_payloads():
     assert heard({"reason": "dtmfDetected", "digits": "0"}) == ("", None, "0")
     assert heard({"reason": "timeout"}) == ("", None, "")
     assert heard({"reason": "speechDetected", "speech": "garbage"}) == ("", None, "")
+    for odd in ({"alternatives": {"a": 1}}, {"alternatives": "x"}, {"transcripts": 5}, {"alternatives": []}):
+        assert heard({"reason": "speechDetected", "speech": odd}) == ("", None, "")

@@ -228,7 +228,7 @@ function soon(name, fn) {
 }
 
 function refreshAll() {
-  loadStaff().then(() => { loadQueues(); loadMine(); if (state.selected) loadDetail(); });
+  loadStaff().then(() => { loadQueues(); loadMine(); loadCalls(); if (state.selected) loadDetail(); });
 }
 
 async function guarded(fn, where) {
@@ -315,6 +315,24 @@ async function loadMine() {
   }
 }
 
+// Hotline callers put through to the staff phones (key 0): the call rings at the desk phone,
+// the caller's transcript with the voice bot pops up here.
+async function loadCalls() {
+  const current = ticket("calls");
+  const data = await guarded(() => api("GET", "/phone-calls"), $("calls"));
+  if (!data || !current()) return;
+  const list = $("calls");
+  list.replaceChildren();
+  if (!data.calls.length) list.append(el("li", {class: "empty"}, "近两小时没有热线转接"));
+  for (const c of data.calls) {
+    const at = new Date(Number(c.at) * 1000).toLocaleTimeString("zh-CN", {timeZone: "Asia/Shanghai", hour12: false});
+    list.append(el("li", {class: "item" + (c.conversation === state.selected ? " selected" : ""), data: {conv: c.conversation}},
+      el("button", {type: "button", class: "open", onclick: () => openConversation(c.conversation)},
+        el("span", {class: "line"}, el("span", {class: "chip"}, "热线"), el("span", {class: "wait"}, `${at}转接`)),
+        el("span", {class: "question"}, `来电：${c.number || "未显示号码"}`))));
+  }
+}
+
 // --- the selected conversation ----------------------------------------------------------
 
 function showDetail(conv) {
@@ -382,7 +400,7 @@ function renderFacts(d) {
   $("detail-title").textContent = d.question ? `会话：${d.question}` : "会话详情";
   const facts = [
     ["部门", d.department],
-    ["状态", d.state === "active" ? `处理中（${staffName(d.staff)}）` : d.state === "queued" ? "排队中" : d.state],
+    ["状态", d.state === "active" ? `处理中（${staffName(d.staff)}）` : d.state === "queued" ? "排队中" : d.state === "phone" ? "热线转接（电话中）" : d.state],
     ["渠道", channelName(d.channel)],
     ["意图", d.intent || "未识别"],
     ["事项编码", d.service_code || "未涉及具体事项"],
@@ -681,6 +699,17 @@ function onEvent(event) {
     else if (event.who === "citizen" && document.querySelector(`#mine .item[data-conv="${CSS.escape(conv)}"]`)) {
       state.unread.add(conv);
       soon("mine", loadMine);
+    }
+    return;
+  }
+  if (event.kind === "phone") {                 // screen-pop: open the caller's transcript
+    soon("calls", loadCalls);
+    beep();
+    if (!state.selected) {                     // never pulls a handler away from a chat in progress
+      announce("热线来电转接，已打开来电者的对话记录");
+      openConversation(conv);
+    } else {
+      announce("热线来电转接，见左侧“热线转接来电”");
     }
     return;
   }
