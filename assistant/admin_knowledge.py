@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 from functools import cached_property
 
-import aiohttp
 from aiohttp import web
 
-from assistant import audit
+from assistant import action_call, audit
 from assistant.staff_api import StaffApi
 from assistant.staff_auth import StaffSession, client_ip, error
 from knowledge.catalog import load_catalog
@@ -98,18 +97,11 @@ class AdminKnowledge:
     async def candidates(self, request: web.Request) -> web.Response:
         async def work(s):
             params = {k: request.query[k] for k in ("days", "min_size", "limit") if k in request.query}
-            body = {"next_action": "action_faq_candidates", "sender_id": f"staff-{s.username}", "version": "3.6.21",
-                    "domain": {}, "tracker": {"sender_id": f"staff-{s.username}", "slots": {}, "events": [],
-                                              "latest_message": {"text": "", "intent": {}, "entities": [],
-                                                                 "metadata": params},
-                                              "active_loop": {}, "latest_action_name": None}}
             try:
-                timeout = aiohttp.ClientTimeout(total=CANDIDATES_TIMEOUT_S)
-                async with aiohttp.ClientSession(timeout=timeout) as http:
-                    async with http.post(f"{self.staff.action_url}/webhook", json=body) as resp:
-                        result = await resp.json()
-                found = result["responses"][0]["custom"]
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, IndexError):
+                responses = await action_call.call(self.staff.action_url, "action_faq_candidates", f"staff-{s.username}",
+                                                   metadata=params, timeout_s=CANDIDATES_TIMEOUT_S)
+                found = responses[0]["custom"]
+            except (action_call.ActionServerUnavailable, KeyError, IndexError, TypeError):
                 raise WorkflowError(503, "unavailable", "知识库服务暂时无法访问，请稍后再试。") from None
             return found, {"candidates": len(found["candidates"]), **params}
         return await self._run(request, READ, "kb_candidates", work)
