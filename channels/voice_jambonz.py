@@ -27,8 +27,8 @@ from aiohttp import web
 
 from assistant.gateway import Gateway
 from channels.asr_repair import KEY_PHRASES
-from channels.base import Channel
-from channels.voice_call import BadCall, Step, VoiceCalls, VoiceSettings
+from channels.voice_call import BadCall, Step, VoiceSettings
+from channels.voice_channel import VoiceChannel
 
 PATH = "/webhooks/voice/jambonz"
 SIGNATURE_HEADER = "Jambonz-Signature"
@@ -103,20 +103,13 @@ def heard(payload: dict) -> tuple[str, float | None, str]:
     return str(best.get("transcript") or ""), float(confidence) if isinstance(confidence, (int, float)) else None, ""
 
 
-class JambonzVoiceChannel(Channel):
+class JambonzVoiceChannel(VoiceChannel):
     name = "voice_jambonz"
+    path = PATH
 
     def __init__(self, gateway: Gateway, cfg: JambonzSettings | None = None, voice: VoiceSettings | None = None):
-        super().__init__(gateway)
+        super().__init__(gateway, voice)
         self.cfg = cfg or JambonzSettings()
-        self.calls = VoiceCalls(gateway, self.name, voice)
-
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post(PATH, self.incoming), web.post(f"{PATH}/gather", self.gathered),
-                web.post(f"{PATH}/dial", self.dialled), web.post(f"{PATH}/status", self.status)]
-
-    async def start(self) -> None:
-        self.calls.warm_up()
 
     # --- requests ------------------------------------------------------------------------
     async def incoming(self, request: web.Request) -> web.Response:
@@ -180,11 +173,6 @@ class JambonzVoiceChannel(Channel):
             return False
         return not self.cfg.webhook_secrets or signature_valid(
             request.headers.get(SIGNATURE_HEADER, ""), body, self.cfg.webhook_secrets, time.time(), self.cfg.tolerance_s)
-
-    @staticmethod
-    def delivery(request: web.Request):
-        from assistant.app import DELIVERY   # the app module mounts the channels; imported late
-        return request.app.get(DELIVERY)
 
     # --- verbs ---------------------------------------------------------------------------
     def verbs(self, step: Step) -> list[dict]:

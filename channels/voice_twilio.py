@@ -19,8 +19,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from assistant.gateway import Gateway
 from channels.asr_repair import KEY_PHRASES
-from channels.base import Channel
-from channels.voice_call import BadCall, Step, VoiceCalls, VoiceSettings
+from channels.voice_call import BadCall, Step, VoiceSettings
+from channels.voice_channel import VoiceChannel
 
 PATH = "/webhooks/voice/twilio"
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -51,20 +51,13 @@ def _text(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=message, content_type="text/plain", charset="utf-8")
 
 
-class TwilioVoiceChannel(Channel):
+class TwilioVoiceChannel(VoiceChannel):
     name = "voice_twilio"
+    path = PATH
 
     def __init__(self, gateway: Gateway, cfg: TwilioSettings | None = None, voice: VoiceSettings | None = None):
-        super().__init__(gateway)
+        super().__init__(gateway, voice)
         self.cfg = cfg or TwilioSettings()
-        self.calls = VoiceCalls(gateway, self.name, voice)
-
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post(PATH, self.incoming), web.post(f"{PATH}/gather", self.gathered),
-                web.post(f"{PATH}/dial", self.dialled), web.post(f"{PATH}/status", self.status)]
-
-    async def start(self) -> None:
-        self.calls.warm_up()
 
     # --- requests ------------------------------------------------------------------------
     async def incoming(self, request: web.Request) -> web.Response:
@@ -114,11 +107,6 @@ class TwilioVoiceChannel(Channel):
         url = self.cfg.public_url.rstrip("/") + request.path_qs if self.cfg.public_url else str(request.url)
         valid = RequestValidator(secret).validate(url, params, signature, get_signature_algorithm(settings_header))
         return params if valid else None
-
-    @staticmethod
-    def delivery(request: web.Request):
-        from assistant.app import DELIVERY   # the app module mounts the channels; imported late
-        return request.app.get(DELIVERY)
 
     # --- TwiML ---------------------------------------------------------------------------
     def twiml(self, step: Step) -> str:
