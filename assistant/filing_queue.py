@@ -6,11 +6,8 @@ Consumers form a group: several gateway processes share the work, and a filing t
 process that died is claimed again after CLAIM_IDLE_MS."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import socket
 
 import redis.asyncio as aioredis
 
@@ -19,11 +16,11 @@ from assistant.delivery import Delivery
 from assistant.engine import Reply
 from assistant.filing_text import filed_text
 from assistant.hall_client import HallClient, HallRejected, HallUnavailable
+from assistant.stream_worker import StreamWorker
 
 log = logging.getLogger(__name__)
 STREAM, GROUP = "filings", "filers"
 CLAIM_IDLE_MS = 15_000     # a filing not acknowledged for this long is tried again
-POLL_MS = 2_000
 
 
 async def enqueue(redis: aioredis.Redis, kind: str, record: dict, key: str, conversation: str) -> None:
@@ -36,40 +33,17 @@ def landed_text(kind: str, result: dict) -> str:
     return "您之前提交的内容已成功受理。\n" + filed_text(kind, result)
 
 
-class FilingWorker:
+class FilingWorker(StreamWorker):
+    # A failed filing stays unacknowledged, so it is never lost: tried again later, here or in
+    # another process (the default `failed` does nothing).
+    stream, group, claim_idle_ms = STREAM, GROUP, CLAIM_IDLE_MS
+
     def __init__(self, redis: aioredis.Redis, hall: HallClient, delivery: Delivery):
-        self.redis, self.hall, self.delivery = redis, hall, delivery
-        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+        super().__init__(redis)
+        self.hall, self.delivery = hall, delivery
 
-    async def _ensure_group(self) -> None:
-        try:
-            await self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-        except aioredis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def run(self) -> None:
-        await self._ensure_group()
-        while True:
-            try:
-                # Others' (or our own) stalled filings first, then new ones.
-                _, claimed, _ = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=10)
-                fresh = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=10, block=POLL_MS)
-                entries = list(claimed) + [e for _, batch in fresh for e in batch]
-                for entry_id, fields in entries:
-                    try:
-                        await self._file(entry_id, {k.decode(): v.decode() for k, v in fields.items()})
-                    except (aioredis.RedisError, OSError, asyncio.CancelledError):
-                        raise
-                    except Exception:
-                        # Not acknowledged, so never lost (tried again later, here or in another
-                        # process), but one bad entry must not end the worker of every process.
-                        log.exception("queued filing %s failed", entry_id.decode())
-            except asyncio.CancelledError:
-                raise
-            except (aioredis.RedisError, OSError) as exc:
-                log.warning("filing queue unavailable: %s", exc)
-                await asyncio.sleep(POLL_MS / 1000)
+    async def handle(self, entry_id: bytes, fields: dict[str, str]) -> None:
+        await self._file(entry_id, fields)
 
     async def _file(self, entry_id: bytes, f: dict) -> None:
         try:
@@ -91,5 +65,4 @@ class FilingWorker:
             await audit.record(self.redis, f["conversation"], "citizen", "filing", result.get("number", ""), "",
                                kind=f["kind"], channel=json.loads(f["record"]).get("channel", ""), queued=True)
             log.info("queued %s landed as %s", f["kind"], result.get("number"))
-        await self.redis.xack(STREAM, GROUP, entry_id)
-        await self.redis.xdel(STREAM, entry_id)
+        await self.done(entry_id)

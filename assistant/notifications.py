@@ -6,21 +6,18 @@ An entry carries the conversation to notify on its own channel, and optionally a
 SMS template and variables for a templated SMS (carriers require templates)."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import socket
 
 import redis.asyncio as aioredis
 
 from assistant.delivery import Delivery
 from assistant.engine import Reply
+from assistant.stream_worker import StreamWorker
 
 log = logging.getLogger(__name__)
 STREAM, GROUP = "notifications", "notifiers"
 CLAIM_IDLE_MS = 30_000
-POLL_MS = 2_000
 
 
 def entry(conversation: str, text: str, buttons: list[dict] | None = None, sms_phone: str = "",
@@ -34,37 +31,21 @@ async def enqueue(redis: aioredis.Redis, conversation: str, text: str, **sms) ->
     await redis.xadd(STREAM, entry(conversation, text, **sms))
 
 
-class NotificationWorker:
-    def __init__(self, redis: aioredis.Redis, delivery: Delivery):
-        self.redis, self.delivery = redis, delivery
-        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+class NotificationWorker(StreamWorker):
+    stream, group, claim_idle_ms, batch = STREAM, GROUP, CLAIM_IDLE_MS, 20
 
-    async def run(self) -> None:
-        try:
-            await self.redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-        except aioredis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        while True:
-            try:
-                _, claimed, _ = await self.redis.xautoclaim(STREAM, GROUP, self.consumer, CLAIM_IDLE_MS, "0-0", count=20)
-                fresh = await self.redis.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=20, block=POLL_MS)
-                for entry_id, fields in list(claimed) + [e for _, batch in fresh for e in batch]:
-                    try:
-                        await self.deliver({k.decode(): v.decode() for k, v in fields.items()})
-                    except (aioredis.RedisError, OSError, asyncio.CancelledError):
-                        raise                   # not acknowledged: delivered again, here or elsewhere
-                    except Exception:
-                        # A malformed entry would fail the same way every time: one log line, then
-                        # dropped, instead of ending this worker (and every later notification).
-                        log.exception("notification %s could not be delivered; dropped", entry_id.decode())
-                    await self.redis.xack(STREAM, GROUP, entry_id)
-                    await self.redis.xdel(STREAM, entry_id)
-            except asyncio.CancelledError:
-                raise
-            except (aioredis.RedisError, OSError) as exc:
-                log.warning("notification stream unavailable: %s", exc)
-                await asyncio.sleep(POLL_MS / 1000)
+    def __init__(self, redis: aioredis.Redis, delivery: Delivery):
+        super().__init__(redis)
+        self.delivery = delivery
+
+    async def handle(self, entry_id: bytes, fields: dict[str, str]) -> None:
+        await self.deliver(fields)
+        await self.done(entry_id)
+
+    async def failed(self, entry_id: bytes) -> None:
+        # A malformed entry would fail the same way every time: dropped after its log line,
+        # instead of blocking every later notification.
+        await self.done(entry_id)
 
     async def deliver(self, f: dict) -> None:
         if f.get("text"):
