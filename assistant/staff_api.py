@@ -17,7 +17,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from assistant import audit, transcript
+from assistant import action_call, audit, transcript
 from assistant.delivery import Delivery
 from assistant.engine import Reply
 from assistant.handoff import EVENTS, Handoff
@@ -183,13 +183,10 @@ class StaffApi:
         return info
 
     async def conversation(self, request: web.Request) -> web.Response:
-        s = await self.session(request, WATCHING)
-        if isinstance(s, web.Response):
-            return s
-        conv = request.match_info["conv"]
-        info = await self._visible(s, conv)
-        if isinstance(info, web.Response):
-            return info
+        got = await self._target(request, WATCHING)
+        if isinstance(got, web.Response):
+            return got
+        s, conv, info = got
         messages = [{**m, "text": self._shown(m["text"], s)} for m in await transcript.read(self.redis, conv)]
         records = await self._records(conv, s)
         await audit.record(self.redis, s.username, s.role, "view_conversation", conv, client_ip(request))
@@ -211,30 +208,24 @@ class StaffApi:
 
     async def suggestions(self, request: web.Request) -> web.Response:
         """Agent assist: the knowledge base's answers to the citizen's last question."""
-        s = await self.session(request, WATCHING)
-        if isinstance(s, web.Response):
-            return s
-        conv = request.match_info["conv"]
-        info = await self._visible(s, conv)
-        if isinstance(info, web.Response):
-            return info
+        got = await self._target(request, WATCHING)
+        if isinstance(got, web.Response):
+            return got
+        s, conv, _ = got
         said = [m["text"] for m in await transcript.read(self.redis, conv, 30) if m["who"] == "citizen"]
         question = next((t for t in reversed(said) if len(t) >= 4 and not t.startswith("/")), said[-1] if said else "")
-        body = {"next_action": "action_suggest_answers", "sender_id": conv, "version": "3.6.21", "domain": {},
-                "tracker": {"sender_id": conv, "slots": {}, "latest_message": {"text": question, "intent": {},
-                            "entities": []}, "events": [], "active_loop": {}, "latest_action_name": None}}
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-                async with http.post(f"{self.action_url}/webhook", json=body) as resp:
-                    result = await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            responses = await action_call.call(self.action_url, "action_suggest_answers", conv, question)
+        except action_call.ActionServerUnavailable:
             return error(503, "unavailable", "知识库暂时无法访问。")
-        items = [{"text": r.get("text", ""), **(r.get("custom") or {})} for r in result.get("responses", [])]
+        items = [{"text": r.get("text", ""), **(r.get("custom") or {})} for r in responses]
         return web.json_response({"question": self._shown(question, s), "suggestions": items})
 
     # --- actions --------------------------------------------------------------------------
-    async def _acting(self, request: web.Request) -> tuple[StaffSession, str, dict] | web.Response:
-        s = await self.session(request, ACTING, write=True)
+    async def _target(self, request: web.Request, roles: set[str], write: bool = False
+                      ) -> tuple[StaffSession, str, dict] | web.Response:
+        """The session, the conversation in the path and what is known of it — or the error."""
+        s = await self.session(request, roles, write=write)
         if isinstance(s, web.Response):
             return s
         conv = request.match_info["conv"]
@@ -242,6 +233,9 @@ class StaffApi:
         if isinstance(info, web.Response):
             return info
         return s, conv, info
+
+    async def _acting(self, request: web.Request) -> tuple[StaffSession, str, dict] | web.Response:
+        return await self._target(request, ACTING, write=True)
 
     async def claim(self, request: web.Request) -> web.Response:
         got = await self._acting(request)
