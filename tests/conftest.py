@@ -19,6 +19,7 @@ from tests.fakes import wechat_api
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PORT_BASE = int(os.environ.get("HALL_TEST_PORT_BASE", "18080"))
+CHROMIUM = "/usr/bin/chromium"          # Debian's Chromium; Playwright never downloads a browser here
 
 
 def load_yaml(name: str):
@@ -129,3 +130,15 @@ def stack(tmp_path_factory) -> Stack:
     s = start_stack(tmp_path_factory.mktemp("stack"), PORT_BASE)
     yield s
     stop_stack(s)
+
+
+@pytest.fixture(scope="module")
+async def browser():
+    """Debian's Chromium driven by Playwright, one per test module."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start.
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        await b.close()

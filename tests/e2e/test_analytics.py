@@ -23,7 +23,7 @@ import pytest
 import redis
 from PIL import Image
 
-from tests.conftest import ROOT, reply_text
+from tests.conftest import CHROMIUM, ROOT, reply_text
 
 pytestmark = pytest.mark.e2e
 GUIDE = "440300-001-QR-0001"            # 深圳市居住证申领（含签注）, a 深圳市公安局 item
@@ -288,7 +288,7 @@ def test_the_admin_page_logs_in_and_shows_the_report(stack, seeded, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
             page.goto(stack.url + "/staff/admin/analytics")

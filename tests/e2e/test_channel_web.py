@@ -25,7 +25,6 @@ from channels.web import WebChannel, WebSettings
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
 GUIDE_CODE = "440300-001-QR-0001"             # 深圳市居住证申领
 WAIT_MS = 60_000                              # longest wait for a reply (Rasa on a busy machine)
 
@@ -154,17 +153,6 @@ class Widget:
     async def wait_state(self, state: str) -> None:
         await self.page.wait_for_function(
             "(s) => document.querySelector('#hall-assistant-widget').dataset.state === s", arg=state, timeout=WAIT_MS)
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start.
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        await b.close()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from assistant.sessions import conversation_id
-from tests.conftest import ROOT, extra_gateway, reply_text
+from tests.conftest import CHROMIUM, ROOT, extra_gateway, reply_text
 
 pytestmark = pytest.mark.e2e
 POLICE = "深圳市公安局"
@@ -31,7 +31,6 @@ SOCIAL = "深圳市社会保险基金管理局"
 PASSPORT = "440300-001-XK-0002"
 QUEUED = re.compile(r"正在为您转接(\S+?)的人工服务，您前面还有(\d+)位，预计等待约(\d+)分钟")
 CONSULTATION = re.compile(r"\bZX\d{17}\b")
-CHROMIUM = "/usr/bin/chromium"          # Debian's Chromium; Playwright never downloads a browser here
 
 
 class StaffClient:

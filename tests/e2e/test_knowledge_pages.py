@@ -13,21 +13,9 @@ import pytest
 from tests.conftest import reply_text
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 120_000
 BBQ = ["深圳湾公园可以烧烤吗", "深圳湾公园能不能烧烤"]
 BBQ_ANSWER = "深圳湾公园内禁止烧烤和使用明火，可到指定的户外烧烤场地，详情以公园公告为准。"
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start.
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        await b.close()
 
 
 @pytest.fixture
