@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import popularity, render, turn
 from actions.fallback import apologise
 from actions.runtime import knowledge
-from assistant.identity import CASE_RE, ID_RE
+from common.identity import CASE_RE, ID_RE
 from knowledge.base import SURE, UNSURE
 from knowledge.catalog import Item
 

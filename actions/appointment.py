@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import turn
 from actions.forms import _slots
 from actions.runtime import hall, knowledge, redis
-from assistant.hall_client import HallRejected, HallUnavailable
+from common import filings
+from common.hall_client import HallRejected, HallUnavailable
 
 WEEKDAYS = "一二三四五六日"
 APPOINTMENT_RE = re.compile(r"YY\d{17}", re.IGNORECASE)
@@ -56,7 +57,7 @@ async def manage(dispatcher: CollectingDispatcher, tracker: Tracker, number: str
 
 
 async def booked_here(conversation: str, number: str) -> bool:
-    return number.encode() in await redis().lrange(f"filings:{conversation}", 0, -1)
+    return await filings.filed_here(redis(), conversation, number)
 
 
 RESCHEDULE_OR_CANCEL = re.compile(r"改约|改期|改时间|换个时间|换时间|调整|取消|不去了|退掉|退约")

@@ -10,8 +10,8 @@ from actions import turn
 from actions.answer_question import answer, is_service_question
 from actions.appointment import RESCHEDULE_OR_CANCEL, manage
 from actions.runtime import hall, knowledge
-from assistant.hall_client import HallUnavailable
-from assistant.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, mask_text, valid_id_number
+from common.hall_client import HallUnavailable
+from common.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, mask_text, valid_id_number
 from knowledge.base import SURE
 
 # Words that show a status question ("办到哪了") rather than a question about a service.

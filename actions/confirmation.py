@@ -9,8 +9,8 @@ from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions import turn
 from actions.appointment import cancel
-from actions.filing import KIND_OF_FORM, ActionCancelFiling, ActionSubmitFiling
 from actions.fallback import apologise
+from actions.filing import ActionCancelFiling, ActionSubmitFiling, KIND_OF_FORM
 from actions.human import ActionRequestHuman
 
 

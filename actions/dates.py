@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
+
+from common import clock
 
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1,
              "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
@@ -10,12 +12,11 @@ _RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "�
 _ISO = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})")
 _MONTH_DAY = re.compile(r"(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*[日号]?")
 _WEEK = re.compile(r"(下下|下个?|这个?|本)?(?:周|星期|礼拜)([一二三四五六日天1-7])")
-BEIJING = timezone(timedelta(hours=8))
 
 
 def beijing_today() -> date:
     """Today in Beijing, whatever the host's time zone (the hall's calendar is Beijing time)."""
-    return datetime.now(BEIJING).date()
+    return clock.today()
 
 
 def parse_date(text: str, today: date | None = None, nearest: bool = False) -> date | None:

@@ -1,6 +1,6 @@
 """The reply when the assistant cannot help: never silence. Rephrase tips, the three closest
 services, and after two failed turns in a row an offer of a human (standard 6.1.2.2). Every such
-turn is kept, masked, in the "unanswered" stream (assistant/unanswered.py) for knowledge upkeep."""
+turn is kept, masked, in the "unanswered" stream (common/unanswered.py) for knowledge upkeep."""
 from __future__ import annotations
 
 import logging
@@ -13,8 +13,8 @@ from redis.exceptions import RedisError
 from actions import render, turn
 from actions.hall_info import about_the_hall
 from actions.runtime import knowledge, redis
-from assistant import unanswered
-from assistant.identity import CASE_RE
+from common import unanswered
+from common.identity import CASE_RE
 from knowledge.base import SURE, UNSURE
 
 # Below this the "closest" services are noise and are not suggested.

@@ -14,10 +14,10 @@ from functools import lru_cache
 from rasa_sdk import Action
 
 from actions.runtime import hall, knowledge, redis
-from assistant import unanswered
-from assistant.hall_client import HallRejected, HallUnavailable
-from assistant.identity import mask_text
-from knowledge.candidates import Question, QueryVectors, candidates
+from common import unanswered
+from common.hall_client import HallRejected, HallUnavailable
+from common.identity import mask_text
+from knowledge.candidates import QueryVectors, Question, candidates
 
 log = logging.getLogger(__name__)
 MAX_UNANSWERED = 5000

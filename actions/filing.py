@@ -1,7 +1,7 @@
 """Filing through the hall (standard 9.3.1 consultations, 9.3.2 complaints, 9.2.2 appointments):
 starting each form, the summary and confirmation before anything is filed (9.4.7: a serious
 action needs a warning and a confirmation), cancelling, going back a step, and the filing itself
-— directly when the hall answers, else through the durable queue (assistant/filing_queue.py)."""
+— directly when the hall answers, else through the durable queue (common/filings.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +15,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import popularity, public_content, turn
 from actions.answer_question import answer, is_service_question
 from actions.runtime import hall, knowledge, redis
-from assistant import appointment_sms, attachments, audit, filing_queue
-from assistant.filing_text import filed_text
-from assistant.hall_client import HallRejected, HallUnavailable
-from assistant.identity import PHONE_RE, mask_phone
+from common import appointment_sms, attachments, audit, filings
+from common.filings import filed_text
+from common.hall_client import HallRejected, HallUnavailable
+from common.identity import PHONE_RE, mask_phone
 
 FORMS = {
     "complaint": ("complaint_form", ["complaint_content", "complaint_department", "complaint_type",
@@ -210,7 +210,7 @@ class ActionSubmitFiling(Action):
         try:
             result = await hall().file(kind, record, key)
         except HallUnavailable:
-            await filing_queue.enqueue(redis(), kind, record, key, tracker.sender_id)
+            await filings.enqueue(redis(), kind, record, key, tracker.sender_id)
             await attachments.clear(redis(), tracker.sender_id)   # the queued record carries them
             await popularity.count_filing(record.get("service_code") or record.get("item_code"))
             dispatcher.utter_message(text="办事大厅系统暂时繁忙，您提交的内容已安全保存，系统会自动重试提交，"
@@ -223,28 +223,18 @@ class ActionSubmitFiling(Action):
                 return [SlotSet("appt_time", None), SlotSet("awaiting", None), FollowupAction("appointment_form")]
             dispatcher.utter_message(text="抱歉，提交未成功：信息有误或不完整，请重新填写，或拨打12345热线。")
             return clear(kind)
+        service_name = ""
         if kind == "appointment":
             item = knowledge().item(record["service_code"])
-            # The hall answers with the phone and name masked; the SMS goes to the number given.
-            result = {**record, **result, "phone": record["phone"], "name": record["name"],
-                      "service_name": item.name if item else record["service_code"]}
-            await appointment_sms.booked(redis(), tracker.sender_id, result)
+            service_name = item.name if item else record["service_code"]
+            result = {**record, **result, "service_name": service_name}
         if record.get("attachments"):
             await attachments.clear(redis(), tracker.sender_id)
-        await remember_filing(tracker.sender_id, result.get("number"))
-        await audit.record(redis(), tracker.sender_id, "citizen", "filing", result.get("number", ""), "",
-                           kind=kind, channel=record["channel"])
+        await filings.landed(redis(), tracker.sender_id, kind, record, result, service_name)
         await popularity.count_filing(record.get("service_code") or record.get("item_code"))
         dispatcher.utter_message(text=filed_text(kind, result))
         await public_content.hold(dispatcher, redis(), tracker.sender_id, record, withheld, result.get("number", ""))
         return clear(kind)
-
-
-async def remember_filing(conversation: str, number: str | None) -> None:
-    """The conversation's filed numbers, shown to window staff who take it over."""
-    if number:
-        await redis().rpush(f"filings:{conversation}", number)
-        await redis().expire(f"filings:{conversation}", 180 * 86400)
 
 
 async def reschedule(dispatcher: CollectingDispatcher, tracker: Tracker, record: dict) -> list:

@@ -17,9 +17,9 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import turn
 from actions.dates import parse_date
-from actions.runtime import hall, knowledge
 from actions.parsing import find_complaint_type, find_name, find_phone, find_time, is_unknown
-from assistant.hall_client import HallUnavailable
+from actions.runtime import hall, knowledge
+from common.hall_client import HallUnavailable
 from knowledge.base import UNSURE
 
 CONTROL_INTENTS = {"deny", "go_back", "restart", "request_human"}

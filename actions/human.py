@@ -1,7 +1,7 @@
 """A citizen asks for a person (转人工, standard 9.3.1.2): queued for the window staff of the
 department owning the service in question (or one they choose). Outside office hours, or with
 nobody online, they are offered a callback or a consultation ticket filed through the hall
-(9.3.1.3) instead. The queue itself is assistant/handoff.py; the gateway takes over from here."""
+(9.3.1.3) instead. The queue itself is common/handoff.py; the gateway takes over from here."""
 from __future__ import annotations
 
 from rasa_sdk import Action
@@ -10,9 +10,9 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from actions import render, turn
 from actions.filing import clear
 from actions.runtime import knowledge, redis
-from assistant.config import settings
-from assistant.handoff import Handoff
-from assistant.office_hours import is_open
+from common.config import settings
+from common.handoff import Handoff
+from common.office_hours import is_open
 
 GENERAL = "综合窗口"
 # Offered when the conversation names no service: the busiest departments, then the general desk.
@@ -122,9 +122,6 @@ class ActionRateService(Action):
         if rating not in {"1", "2", "3", "4", "5"}:
             dispatcher.utter_message(text="请用1到5分为本次人工服务评分（5分为非常满意）。")
             return []
-        r = redis()
-        last = {k.decode(): v.decode() for k, v in (await r.hgetall(f"handoff:last:{tracker.sender_id}")).items()}
-        await r.xadd("ratings", {"conversation": tracker.sender_id, "rating": rating, "staff": last.get("staff", ""),
-                                 "department": last.get("department", ""), "channel": tracker.sender_id.split("-", 1)[0]})
+        await Handoff(redis()).rate(tracker.sender_id, rating, tracker.sender_id.split("-", 1)[0])
         dispatcher.utter_message(text="感谢您的评价！" + ("我们会改进服务。" if int(rating) <= 2 else "") + "还有其他可以帮您的吗？")
         return []

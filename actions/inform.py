@@ -10,7 +10,7 @@ from actions.case_status import query
 from actions.fallback import apologise
 from actions.hall_info import ActionHallInfo
 from actions.runtime import knowledge
-from assistant.identity import CASE_RE, ID_RE, PHONE_RE
+from common.identity import CASE_RE, ID_RE, PHONE_RE
 
 
 class ActionHandleInform(Action):

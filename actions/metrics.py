@@ -4,7 +4,7 @@ answers on ACTIONS_METRICS_PORT (5056 by default, 0 = off) in the action server'
 METRICS_TOKEN, when set, required as a bearer token like on the gateway and the hall.
 
 Measuring wraps ActionExecutor.run, the one call every action goes through. The wrapper also
-hands the intent of the turn to the gateway's audit trail (assistant/turn_intent.py)."""
+hands the intent of the turn to the gateway's audit trail (common/turn_intent.py)."""
 from __future__ import annotations
 
 import hmac
@@ -22,7 +22,7 @@ from prometheus_client import Counter, Histogram, disable_created_metrics, make_
 from prometheus_client.exposition import ThreadingWSGIServer
 from rasa_sdk.executor import ActionExecutor
 
-from assistant import turn_intent
+from common import turn_intent
 
 log = logging.getLogger(__name__)
 ACTION_RUNS = Counter("hall_action_runs", "Custom action runs, by action and outcome", ["action", "outcome"])

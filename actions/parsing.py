@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.identity import PHONE_RE
+from common.identity import PHONE_RE
 
 UNKNOWN = ("不知道", "不清楚", "不记得", "没注意", "不确定", "没看到", "忘了")
 NAME_RE = re.compile(r"(?:我叫|姓名[:：]?|名字[:：]?)\s*([\u4e00-\u9fa5·]{2,6}|[A-Za-z][A-Za-z .]{1,30})")

@@ -1,6 +1,6 @@
 """Hot questions and service ranking in the dialogue (standard 9.4.1, 9.4.2): answered questions
 are counted by the FAQ entry or item they were answered with, filings by their item
-(assistant/popularity.py); the greeting and the help show the top three questions as buttons,
+(common/popularity.py); the greeting and the help show the top three questions as buttons,
 and "大家都在问什么" gets the list. Counting is best effort, never at the citizen's cost."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from actions import turn
 from actions.runtime import knowledge, redis
-from assistant import popularity as counters
+from common import popularity as counters
 from knowledge.catalog import Item
 from knowledge.faq import FaqEntry
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant import safety_review
-from assistant.unanswered import channel_of
-from knowledge import sensitive
+from common import safety_review, sensitive
+from common.unanswered import channel_of
 
 
 def withheld(kind: str, record: dict) -> list[sensitive.Match]:

@@ -1,5 +1,5 @@
 """Reminders of a scene's dated steps ("到期前提醒我：生育津贴申领"): scheduled in Redis
-(assistant/reminders.py) and delivered by the gateway on the citizen's own channel — or by SMS
+(common/reminders.py) and delivered by the gateway on the citizen's own channel — or by SMS
 when they ask for it and give a number — at 9:00 (Beijing time) some days before the deadline."""
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from rasa_sdk import Action
 from rasa_sdk.events import SlotSet
 
 from actions import render, scene_render, turn
-from actions.dates import BEIJING, beijing_today
+from actions.dates import beijing_today
 from actions.parsing import find_phone
 from actions.runtime import knowledge, redis, scene_store, scenes
-from assistant import reminders
-from assistant.identity import mask_phone
+from common import reminders
+from common.clock import TZ as BEIJING
+from common.identity import mask_phone
 from scenes import runner
 
 LEAD_DAYS = 7          # remind a week ahead, or as soon as possible when the deadline is nearer

@@ -9,8 +9,8 @@ from pathlib import Path
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from assistant.config import settings
-from assistant.hall_client import HallClient
+from common.config import settings
+from common.hall_client import HallClient
 from knowledge.base import KnowledgeBase
 from knowledge.live import LiveKnowledge
 from scenes.matcher import SceneMatcher

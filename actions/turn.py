@@ -5,7 +5,7 @@ import re
 
 from rasa_sdk import Tracker
 
-from knowledge.text import normalize
+from common.text import normalize
 
 # Words of an angry or exasperated citizen: they are offered a person at once (not after two
 # failed turns).

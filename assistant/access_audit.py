@@ -9,8 +9,8 @@ import logging
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from assistant import audit
-from assistant.staff_auth import client_ip
+from common import audit
+from staff.auth import client_ip
 
 log = logging.getLogger(__name__)
 NOT_AUDITED = ("/metrics", "/healthz")

@@ -1,4 +1,6 @@
-"""The gateway application: mounts the channels, the health check and the web chat page."""
+"""The gateway process (aiohttp): mounts the channels, the staff application under /staff
+(staff/app.py), the health check, metrics, the public hot-search API and the web chat page, and
+runs the background workers every gateway process shares through Redis."""
 from __future__ import annotations
 
 import asyncio
@@ -8,31 +10,29 @@ import time
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from assistant import admin_analytics, health
+from assistant import health
 from assistant.access_audit import access_audit
-from assistant.admin_audit import AdminAudit
-from assistant.admin_knowledge import AdminKnowledge
-from assistant.admin_safety import AdminSafety
 from assistant.audit_retention import AuditExpiry, AuditSettings
-from assistant.config import ROOT, Settings, settings
 from assistant.engine import RasaEngine
-from assistant.filing_queue import FilingWorker
+from assistant.filing_worker import FilingWorker
 from assistant.gateway import Gateway
-from assistant.hall_client import HallClient
-from assistant.logs import setup_logging
 from assistant.metrics import GatewayMetrics
-from assistant.notifications import NotificationWorker
+from assistant.notification_worker import NotificationWorker
 from assistant.popular_api import PopularApi
 from assistant.queue_updates import QueueUpdates
-from assistant.reminders import ReminderScheduler
-from assistant.staff_accounts import Accounts
-from assistant.staff_api import StaffApi
-from assistant.sessions import Sessions
+from assistant.reminder_scheduler import ReminderScheduler
 import channels
-from assistant.delivery import Delivery
+from common.config import ROOT, Settings, settings
+from common.delivery import Delivery
+from common.hall_client import HallClient
+from common.logs import setup_logging
+from common.sessions import Sessions
+from staff.accounts import Accounts
+from staff.api import StaffApi
+from staff.app import PREFIX as STAFF_PREFIX, create_staff_app
 
 log = logging.getLogger(__name__)
-STATIC = ROOT / "assistant" / "static"
+STATIC = ROOT / "assistant" / "static"          # the web chat page and widget
 ENGINE = web.AppKey("engine", RasaEngine)
 REDIS = web.AppKey("redis", aioredis.Redis)
 HALL = web.AppKey("hall", HallClient)
@@ -40,6 +40,7 @@ SETTINGS = web.AppKey("settings", Settings)
 WORKERS = web.AppKey("workers", list)
 DELIVERY = web.AppKey("delivery", Delivery)
 STAFF = web.AppKey("staff_api", StaffApi)
+STAFF_APP = web.AppKey("staff_app", web.Application)
 
 
 # aiohttp's own refusals (no such route, wrong method, body over client_max_size, not a
@@ -81,10 +82,6 @@ async def chat_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "chat.html")
 
 
-async def staff_console(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "staff" / "index.html")
-
-
 def create_app(cfg: Settings | None = None) -> web.Application:
     cfg = cfg or settings()
     audit_cfg = AuditSettings()             # refuses a retention under six months at start
@@ -99,15 +96,12 @@ def create_app(cfg: Settings | None = None) -> web.Application:
     mounted = channels.enabled(gateway, cfg)
     app[DELIVERY] = Delivery(app[REDIS], {c.name: c for c in mounted})
     for channel in mounted:
+        channel.delivery = app[DELIVERY]
         app.router.add_routes(channel.routes())
-    app[STAFF] = StaffApi(app[REDIS], app[DELIVERY], app[HALL], cfg.action_url)
-    app.router.add_routes(app[STAFF].routes())
-    app.router.add_routes(AdminAudit(app[STAFF]).routes())
+    app[STAFF_APP], app[STAFF] = create_staff_app(app[REDIS], app[DELIVERY], app[HALL], cfg)
+    app.add_subapp(STAFF_PREFIX, app[STAFF_APP])
     app.router.add_routes(GatewayMetrics(app[REDIS], lambda: len(app[STAFF].sockets)).routes())
-    admin_analytics.mount(app, app[STAFF], app[REDIS], cfg)
     app.router.add_routes(PopularApi(app[REDIS]).routes())
-    app.router.add_routes(AdminKnowledge(app[STAFF], STATIC).routes() + AdminSafety(app[STAFF], STATIC).routes())
-    app.router.add_get("/staff/", staff_console)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", index)
     app.router.add_get("/chat/", chat_page)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from assistant import audit
+from common import audit
 
 log = logging.getLogger(__name__)
 MIN_DAYS = 183                  # six months: a shorter setting is refused, not silently used

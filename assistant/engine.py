@@ -2,32 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 
 import aiohttp
+
+from common.reply import Reply
 
 
 class EngineUnavailable(Exception):
     """Rasa did not answer in time or failed."""
-
-
-@dataclass
-class Reply:
-    """One assistant message, channel-neutral: channels render text and buttons their own way."""
-    text: str = ""
-    buttons: list[dict] = field(default_factory=list)
-    image: str = ""
-    custom: dict | None = None
-
-    def as_rest(self, recipient_id: str) -> dict:
-        out = {"recipient_id": recipient_id, "text": self.text}
-        if self.buttons:
-            out["buttons"] = self.buttons
-        if self.image:
-            out["image"] = self.image
-        if self.custom:
-            out["custom"] = self.custom
-        return out
 
 
 class RasaEngine:

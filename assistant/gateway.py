@@ -6,20 +6,23 @@ import logging
 import re
 import time
 
-from assistant import audit, menus, outbox, rate_limit, transcript, turn_intent
-from assistant.engine import EngineUnavailable, RasaEngine, Reply
-from assistant.handoff import Handoff
-from assistant.identity import mask_text
-from assistant.metrics import ENGINE_ERRORS, TURN_SECONDS, TURNS
-from assistant.reply_filter import ReplyFilter
-from assistant.sessions import Sessions, conversation_id
-from knowledge.text import normalize
+from assistant import rate_limit
+from assistant.engine import EngineUnavailable, RasaEngine
+from assistant.metrics import ENGINE_ERRORS, TURNS, TURN_SECONDS
+from channels import menus
+from channels.base import BUSY
+from common import audit, outbox, transcript, turn_intent
+from common.handoff import Handoff
+from common.identity import mask_text
+from common.reply import Reply
+from common.reply_filter import ReplyFilter
+from common.sessions import Sessions, conversation_id
+from common.text import normalize
 
 log = logging.getLogger(__name__)
 
 EMPTY = "请输入您要咨询的内容，例如“居住证怎么办理”。"
 TOO_LONG = "您的消息太长了（超过{limit}个字），请精简后分几条发送。"
-BUSY = "抱歉，系统正忙，请稍后再试。您也可以拨打12345政务服务便民热线咨询。"
 SILENT = "抱歉，我暂时无法回答这个问题。您可以换个说法，或输入“转人工”。"
 TOO_FAST = "您发送得太快了，请稍等一分钟再试。"
 QUEUED = "正在为您转接{department}的人工服务，您前面还有{ahead}位，预计等待约{minutes}分钟。发送“取消排队”可返回智能助手。"
@@ -39,7 +42,7 @@ class Gateway:
         """One citizen message in, the assistant's replies out. Raises BadUserId for a bad id.
 
         `numbered`: the channel shows buttons as numbered options (SMS, voice), so a bare digit
-        picks option N of the previous replies (see assistant/menus.py)."""
+        picks option N of the previous replies (see channels/menus.py)."""
         conv = conversation_id(channel, user_id)
         text = (text or "").strip()
         if not text:

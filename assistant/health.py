@@ -7,7 +7,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from assistant.engine import RasaEngine
-from assistant.hall_client import HallClient
+from common.hall_client import HallClient
 
 
 async def _action_server(url: str) -> bool:

@@ -2,7 +2,7 @@
 engine errors, and — read from Redis at scrape time, so every gateway process reports the shared
 state — handoff queue lengths and the backlogs of the outbox, notifications, queued filings and
 reminders; the staff console sockets open on this process. `METRICS_TOKEN`, when set, must come
-as a bearer token (assistant/metrics_http.py)."""
+as a bearer token (common/metrics_http.py)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -11,9 +11,9 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import Counter, Gauge, Histogram
 
-from assistant import filing_queue, notifications, outbox, reminders
-from assistant.handoff import queue_key
-from assistant.metrics_http import MetricsSettings, exposition
+from common import filings, notifications, outbox, reminders
+from common.handoff import queue_key
+from common.metrics_http import MetricsSettings, exposition
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30)
 TURNS = Counter("hall_turns", "Citizen messages answered, by channel", ["channel"])
@@ -46,13 +46,8 @@ class GatewayMetrics:
         prefix = queue_key("")
         async for key in self.redis.scan_iter(f"{prefix}*", count=500):
             HANDOFF_QUEUE.labels(key.decode()[len(prefix):]).set(await self.redis.zcard(key))
-        waiting = 0
-        async for _ in self.redis.scan_iter(outbox._key("*"), count=1000):
-            waiting += 1
-            if waiting >= SCAN_LIMIT:
-                break
-        OUTBOX.set(waiting)
+        OUTBOX.set(await outbox.conversations_waiting(self.redis, SCAN_LIMIT))
         NOTIFICATIONS.set(await self.redis.xlen(notifications.STREAM))
-        FILINGS.set(await self.redis.xlen(filing_queue.STREAM))
+        FILINGS.set(await self.redis.xlen(filings.STREAM))
         REMINDERS.set(await self.redis.zcard(reminders.DUE))
         STAFF_SOCKETS.set(self.staff_sockets())

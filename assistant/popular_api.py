@@ -9,9 +9,9 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from assistant import popularity
-from assistant.report_periods import local_date
-from assistant.staff_auth import error
+from common import popularity
+from common.report_periods import local_date
+from staff.auth import error
 
 MAX_LIMIT = 50
 

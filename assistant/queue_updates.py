@@ -7,9 +7,9 @@ import logging
 
 import redis.asyncio as aioredis
 
-from assistant.delivery import Delivery
 from assistant.gateway import Gateway
-from assistant.handoff import ALL
+from common.delivery import Delivery
+from common.handoff import ALL
 
 log = logging.getLogger(__name__)
 INTERVAL_S = 15
@@ -36,7 +36,5 @@ class QueueUpdates:
             if info.get("state") != "queued" or position is None:
                 continue
             # Only one process announces each change: the one that swaps in the new position.
-            previous = await self.redis.getset(f"handoff:told:{conv}", position)
-            await self.redis.expire(f"handoff:told:{conv}", 3600)
-            if previous is not None and int(previous) != position:
+            if await self.gateway.handoff.position_changed(conv, position):
                 await self.delivery.push(conv, [await self.gateway.queue_notice(conv, info["department"])])

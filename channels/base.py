@@ -8,16 +8,35 @@ outbox and come with the citizen's next reply."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Protocol
 
+import redis.asyncio as aioredis
 from aiohttp import web
 
-from assistant.engine import Reply
-from assistant.gateway import Gateway
+from common.reply import Reply
+
+if TYPE_CHECKING:
+    from common.delivery import Delivery
+
+# Said when the assistant cannot answer in time (the gateway's and the voice channel's words).
+BUSY = "抱歉，系统正忙，请稍后再试。您也可以拨打12345政务服务便民热线咨询。"
+
+
+class Gateway(Protocol):
+    """What a channel needs of the gateway (assistant/gateway.py): one turn, and Redis for the
+    channel's own small state (deduplication, menus, call state)."""
+    redis: aioredis.Redis
+
+    async def handle(self, channel: str, user_id: str, text: str, metadata: dict | None = None,
+                     numbered: bool = False) -> list[Reply]:
+        """One citizen message in, the assistant's replies out. Raises BadUserId for a bad id."""
 
 
 class Channel(ABC):
     #: Short name, part of every conversation id of this channel.
     name: str
+    #: Messages outside a turn (SMS offers, pushes); set by the gateway when it mounts the channel.
+    delivery: "Delivery | None" = None
 
     def __init__(self, gateway: Gateway):
         self.gateway = gateway

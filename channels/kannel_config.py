@@ -12,8 +12,8 @@ import re
 import sys
 from pathlib import Path
 
-from assistant.config import Settings, settings
 from channels.sms_settings import SmsSettings
+from common.config import Settings, settings
 
 SMSC_ID = "carrier"
 # The access log's default format has the numbers and the text; this one keeps what

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.config import ROOT
+from common.config import ROOT
 
 HALL_FILE = ROOT / "knowledge" / "catalog" / "hall.yaml"
 EARTH_RADIUS_KM = 6371.0

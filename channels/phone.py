@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.identity import mask_phone
+from common.identity import mask_phone
 
 _SEPARATORS = re.compile(r"[\s\-()]")
 _MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")

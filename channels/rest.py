@@ -7,8 +7,8 @@ import json
 
 from aiohttp import web
 
-from assistant.sessions import BadUserId
 from channels.base import Channel
+from common.sessions import BadUserId
 
 
 def _bad_request(message: str) -> web.Response:

@@ -3,7 +3,7 @@ citizen texts (its sms-service get-url, with the shared secret); the gateway acc
 and answers later through Kannel's sendsms interface, so a slow turn never holds smsbox.
 
 The citizen's phone number, normalised, is the user id. Replies are plain text with numbered
-options (assistant/menus.py maps the digit back), at most a few segments; the rest waits for
+options (channels/menus.py maps the digit back), at most a few segments; the rest waits for
 "0". Notifications go out as carrier templates (send_template)."""
 from __future__ import annotations
 
@@ -16,16 +16,15 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from assistant import menus, outbox
-from assistant.engine import Reply
-from assistant.gateway import Gateway
-from assistant.sessions import conversation_id
-from channels import sms_render
-from channels.base import Channel
+from channels import menus, sms_render
+from channels.base import Channel, Gateway
 from channels.kannel_sendsms import KannelSendSms
 from channels.phone import BadPhoneNumber, mask, normalize_phone
 from channels.sms_settings import SmsSettings
 from channels.sms_templates import SmsTemplates, TemplateError
+from common import outbox
+from common.reply import Reply
+from common.sessions import conversation_id
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import re
 
-from assistant import menus
-from assistant.engine import Reply
+from channels import menus
+from common.reply import Reply
 
 SINGLE_SEGMENT_UNITS, PART_UNITS = 70, 67
 MORE = "回复0：查看后续内容"
@@ -58,7 +58,7 @@ def plain(text: str) -> str:
 
 
 def numbered_options(replies: list[Reply]) -> list[str]:
-    """One line per button, numbered as assistant/menus.py resolves the digits."""
+    """One line per button, numbered as channels/menus.py resolves the digits."""
     return [f"回复{n}：{plain(b.get('title') or '')}" for n, b in enumerate(menus.options(replies), 1)]
 
 

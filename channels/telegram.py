@@ -15,10 +15,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
-import re
 import warnings
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aiohttp import web
@@ -27,11 +24,11 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from assistant import outbox
-from assistant.engine import Reply
-from assistant.gateway import Gateway
-from assistant.sessions import conversation_id
-from channels.base import Channel
+from channels.base import Channel, Gateway
+from channels.telegram_settings import TelegramSettings
+from common import outbox
+from common.reply import Reply
+from common.sessions import conversation_id
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and a Bot API URL carries the bot token.
@@ -52,7 +49,6 @@ POLL_TIMEOUT_S = 25
 RETRY_BACKOFF_MAX_S = 30
 # Edited messages are not asked for: the answer to the first version stands.
 ALLOWED_UPDATES = ["message", "callback_query"]
-_SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")   # what Telegram allows in secret_token
 
 # Commands become the dialogue's own intents; any other "/..." text must not reach Rasa,
 # which would read it as an intent payload.
@@ -64,40 +60,6 @@ BUTTON_EXPIRED = "这个按钮已过期，请重新提问，或发送 /start 回
 CHOOSE = "请选择："
 BAD_UPDATE = "请求格式错误：需要 Telegram Update 的 JSON"
 FORBIDDEN = "禁止访问：密钥不正确"
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-@dataclass(frozen=True)
-class TelegramSettings:
-    # The bot's token from @BotFather; the channel is mounted only when it is set.
-    token: str = field(default_factory=lambda: _env("TELEGRAM_TOKEN", ""))
-    mode: str = field(default_factory=lambda: _env("TELEGRAM_MODE", "webhook"))
-    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every webhook request.
-    webhook_secret: str = field(default_factory=lambda: _env("TELEGRAM_WEBHOOK_SECRET", "dev-telegram-secret-change-me"))
-    # Where the Bot API lives; "<base><token>/<method>" (tests point it at an emulator).
-    api_base: str = field(default_factory=lambda: _env("TELEGRAM_API_BASE", "https://api.telegram.org/bot"))
-    # The gateway's public https origin; when set in webhook mode, start() registers the webhook.
-    public_url: str = field(default_factory=lambda: _env("TELEGRAM_PUBLIC_URL", ""))
-
-    def __post_init__(self):
-        if self.mode not in ("webhook", "polling"):
-            raise ValueError(f"TELEGRAM_MODE must be webhook or polling, not {self.mode!r}")
-        if self.mode == "webhook" and not _SECRET_CHARS.match(self.webhook_secret):
-            raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-
-    @property
-    def bot_id(self) -> str:
-        """The numeric part of the token: names this bot's keys in Redis without the secret part."""
-        return self.token.split(":", 1)[0]
-
-    @property
-    def webhook_path(self) -> str:
-        """Derived from the token, so the URL is unguessable without it and needs no setting."""
-        digest = hashlib.sha256(f"telegram-webhook\0{self.token}".encode()).hexdigest()[:32]
-        return f"/channels/telegram/{digest}"
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:

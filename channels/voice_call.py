@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
@@ -19,16 +18,16 @@ from functools import cache
 
 import redis.asyncio as aioredis
 
-from assistant import menus
-from assistant.delivery import Delivery
-from assistant.engine import Reply
-from assistant.gateway import BUSY, Gateway
-from assistant.handoff import Handoff
-from assistant.sessions import conversation_id
-from channels import voice_render
+from channels import menus, voice_render
 from channels.asr_repair import AsrRepairer
+from channels.base import BUSY, Gateway
+from common.delivery import Delivery
+from common.env import env
+from common.handoff import Handoff
+from common.reply import Reply
+from common.sessions import conversation_id
+from common.text import normalize
 from knowledge.catalog import Catalog, load_catalog
-from knowledge.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +60,22 @@ SMS_FAILED = "抱歉，短信暂时无法发送，您可以在深圳市网上办
 SYSTEM_ERROR = "抱歉，系统出现异常，请稍后再拨。"
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
 
 @dataclass(frozen=True)
 class VoiceSettings:
     # The staff queue a caller is transferred to (key 0, or "转人工").
-    staff_number: str = field(default_factory=lambda: _env("VOICE_STAFF_NUMBER", "12345"))
+    staff_number: str = field(default_factory=lambda: env("VOICE_STAFF_NUMBER", "12345"))
     # Recognition and synthesis language passed to the platform.
-    language: str = field(default_factory=lambda: _env("VOICE_LANGUAGE", "zh-CN"))
+    language: str = field(default_factory=lambda: env("VOICE_LANGUAGE", "zh-CN"))
     # Below this recogniser confidence (0..1) the heard words are confirmed before acting.
-    min_confidence: float = field(default_factory=lambda: float(_env("VOICE_MIN_ASR_CONFIDENCE", "0.5")))
+    min_confidence: float = field(default_factory=lambda: float(env("VOICE_MIN_ASR_CONFIDENCE", "0.5")))
     # Characters per spoken part of a long answer (about 25 seconds of speech).
-    part_chars: int = field(default_factory=lambda: int(_env("VOICE_PART_CHARS", "120")))
+    part_chars: int = field(default_factory=lambda: int(env("VOICE_PART_CHARS", "120")))
     # Seconds of silence before a prompt counts as unanswered.
-    gather_timeout_s: int = field(default_factory=lambda: int(_env("VOICE_GATHER_TIMEOUT_S", "6")))
+    gather_timeout_s: int = field(default_factory=lambda: int(env("VOICE_GATHER_TIMEOUT_S", "6")))
     # Longest wait for the assistant's answer: platforms give a webhook 10 (jambonz) to 15
     # (Twilio) seconds before they drop the call, so the caller hears "busy" instead.
-    turn_timeout_s: float = field(default_factory=lambda: float(_env("VOICE_TURN_TIMEOUT_S", "8")))
+    turn_timeout_s: float = field(default_factory=lambda: float(env("VOICE_TURN_TIMEOUT_S", "8")))
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,12 @@
 """What the two hotline webhook contracts share: the call flow (channels/voice_call.py), the four
 webhooks a call takes (start, gather, dial result, status) and the gateway's Delivery for SMS
-offers. Each contract (voice_twilio.py, voice_jambonz.py) adds only its own authentication,
+offers (set on the channel when it is mounted). Each contract (voice_twilio.py, voice_jambonz.py) adds only its own authentication,
 payload fields and reply format."""
 from __future__ import annotations
 
 from aiohttp import web
 
-from assistant.gateway import Gateway
-from channels.base import Channel
+from channels.base import Channel, Gateway
 from channels.voice_call import VoiceCalls, VoiceSettings
 
 
@@ -37,8 +36,3 @@ class VoiceChannel(Channel):
 
     async def status(self, request: web.Request) -> web.Response:
         raise NotImplementedError
-
-    @staticmethod
-    def delivery(request: web.Request):
-        from assistant.app import DELIVERY   # the app module mounts the channels; imported late
-        return request.app.get(DELIVERY)

@@ -19,16 +19,16 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from assistant.gateway import Gateway
 from channels.asr_repair import KEY_PHRASES
+from channels.base import Gateway
 from channels.voice_call import BadCall, Step, VoiceSettings
 from channels.voice_channel import VoiceChannel
+from common.env import env
 
 PATH = "/webhooks/voice/jambonz"
 SIGNATURE_HEADER = "Jambonz-Signature"
@@ -36,21 +36,18 @@ SIGNATURE_SCHEME = "v1"
 ENDED = ("completed", "failed", "no-answer", "busy")
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
 
 @dataclass(frozen=True)
 class JambonzSettings:
     # The account's webhook signing secret(s), comma-separated while rotating; empty: no signature.
     webhook_secrets: tuple[str, ...] = field(default_factory=lambda: tuple(
-        s.strip() for s in _env("VOICE_JAMBONZ_WEBHOOK_SECRET", "dev-jambonz-secret-change-me").split(",") if s.strip()))
+        s.strip() for s in env("VOICE_JAMBONZ_WEBHOOK_SECRET", "dev-jambonz-secret-change-me").split(",") if s.strip()))
     # Basic auth the application's hooks are configured with; empty: not required.
-    username: str = field(default_factory=lambda: _env("VOICE_JAMBONZ_USERNAME", ""))
-    password: str = field(default_factory=lambda: _env("VOICE_JAMBONZ_PASSWORD", ""))
+    username: str = field(default_factory=lambda: env("VOICE_JAMBONZ_USERNAME", ""))
+    password: str = field(default_factory=lambda: env("VOICE_JAMBONZ_PASSWORD", ""))
     # How staff take the call: "dial" bridges a new leg; "refer" hands the call back to the
     # SIP trunk (REFER), for PBXs that queue it themselves.
-    transfer: str = field(default_factory=lambda: _env("VOICE_JAMBONZ_TRANSFER", "dial"))
+    transfer: str = field(default_factory=lambda: env("VOICE_JAMBONZ_TRANSFER", "dial"))
     tolerance_s: int = 300
 
 
@@ -119,7 +116,7 @@ class JambonzVoiceChannel(VoiceChannel):
         def hear(p):
             speech, confidence, digits = heard(p)
             return self.calls.hear(p.get("call_sid", ""), p.get("from", ""), speech=speech, confidence=confidence,
-                                   digits=digits, delivery=self.delivery(request))
+                                   digits=digits, delivery=self.delivery)
         return await self._handle(request, hear)
 
     async def dialled(self, request: web.Request) -> web.Response:

@@ -10,17 +10,17 @@ Routes (configure the number's voice URL to the first, its status callback to th
   POST /webhooks/voice/twilio/status   the call ended"""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from twilio.request_validator import SIGNATURE_SETTINGS_HEADER, RequestValidator, get_signature_algorithm
 from twilio.twiml.voice_response import VoiceResponse
 
-from assistant.gateway import Gateway
 from channels.asr_repair import KEY_PHRASES
+from channels.base import Gateway
 from channels.voice_call import BadCall, Step, VoiceSettings
 from channels.voice_channel import VoiceChannel
+from common.env import env
 
 PATH = "/webhooks/voice/twilio"
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -29,22 +29,19 @@ CONNECTED = ("completed", "answered")
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
 
 @dataclass(frozen=True)
 class TwilioSettings:
     # The account's auth token: the key of X-Twilio-Signature.
-    auth_token: str = field(default_factory=lambda: _env("VOICE_TWILIO_AUTH_TOKEN", "dev-twilio-token-change-me"))
+    auth_token: str = field(default_factory=lambda: env("VOICE_TWILIO_AUTH_TOKEN", "dev-twilio-token-change-me"))
     # The SharedKey secret, for webhooks signed under a Webhooks Rule
     # (X-Twilio-Webhooks-Signature-Settings present); empty when none is set up.
-    shared_key: str = field(default_factory=lambda: _env("VOICE_TWILIO_SHARED_KEY", ""))
+    shared_key: str = field(default_factory=lambda: env("VOICE_TWILIO_SHARED_KEY", ""))
     # scheme://host[:port] the platform calls, when a proxy in front changes it: the signature
     # covers the URL exactly as the platform requested it.
-    public_url: str = field(default_factory=lambda: _env("VOICE_PUBLIC_URL", ""))
+    public_url: str = field(default_factory=lambda: env("VOICE_PUBLIC_URL", ""))
     # <Say voice=…> (e.g. Polly.Zhiyu); empty leaves the platform's default voice for the language.
-    voice: str = field(default_factory=lambda: _env("VOICE_TWILIO_VOICE", ""))
+    voice: str = field(default_factory=lambda: env("VOICE_TWILIO_VOICE", ""))
 
 
 def _text(status: int, message: str) -> web.Response:
@@ -68,7 +65,7 @@ class TwilioVoiceChannel(VoiceChannel):
             confidence = p.get("Confidence")
             return self.calls.hear(p.get("CallSid", ""), p.get("From", ""), speech=p.get("SpeechResult", ""),
                                    confidence=float(confidence) if _is_number(confidence) else None,
-                                   digits=p.get("Digits", ""), delivery=self.delivery(request))
+                                   digits=p.get("Digits", ""), delivery=self.delivery)
         return await self._handle(request, hear)
 
     async def dialled(self, request: web.Request) -> web.Response:

@@ -9,43 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from assistant import outbox
-from assistant.engine import Reply
-from assistant.gateway import Gateway
-from assistant.sessions import BadUserId, conversation_id
 from channels import web_frames as frames
-from channels.base import Channel
+from channels.base import Channel, Gateway
 from channels.web_sockets import LiveSockets
+from common import outbox
+from common.env import env
+from common.reply import Reply
+from common.sessions import BadUserId, conversation_id
 
 log = logging.getLogger(__name__)
 # Frames beyond this are cut off by aiohttp itself (closing the socket) before being read into memory.
 HARD_FRAME_LIMIT = 64 * 1024
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
 
 @dataclass(frozen=True)
 class WebSettings:
     # Sites allowed to embed the widget (their origins, comma separated); "*" allows any site.
     allowed_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
-        o.strip().rstrip("/") for o in _env("WEB_ALLOWED_ORIGINS", "*").split(",") if o.strip()))
+        o.strip().rstrip("/") for o in env("WEB_ALLOWED_ORIGINS", "*").split(",") if o.strip()))
     # Largest accepted frame or fallback request, in bytes (a 1000-character message fits).
-    max_frame_bytes: int = field(default_factory=lambda: int(_env("WEB_MAX_FRAME_BYTES", "8192")))
+    max_frame_bytes: int = field(default_factory=lambda: int(env("WEB_MAX_FRAME_BYTES", "8192")))
     # Seconds between the gateway's pings; a socket that misses a pong is closed.
-    heartbeat_s: float = field(default_factory=lambda: float(_env("WEB_HEARTBEAT_S", "20")))
+    heartbeat_s: float = field(default_factory=lambda: float(env("WEB_HEARTBEAT_S", "20")))
     # How long a push waits for the browser to confirm it showed it before it goes to the outbox.
-    push_ack_timeout_s: float = field(default_factory=lambda: float(_env("WEB_PUSH_ACK_TIMEOUT_S", "5")))
+    push_ack_timeout_s: float = field(default_factory=lambda: float(env("WEB_PUSH_ACK_TIMEOUT_S", "5")))
     # Messages a socket may have waiting for an answer before further ones are refused.
-    pending_turns: int = field(default_factory=lambda: int(_env("WEB_PENDING_TURNS", "3")))
+    pending_turns: int = field(default_factory=lambda: int(env("WEB_PENDING_TURNS", "3")))
 
     @property
     def presence_ttl_s(self) -> float:

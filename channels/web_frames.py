@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from assistant.engine import Reply
+from common.reply import Reply
 
 BAD_JSON = "消息格式错误：需要 JSON，例如 {\"type\": \"message\", \"text\": \"你好\"}"
 TOO_LARGE = "消息过大（超过{limit}字节），请精简后分几条发送。"

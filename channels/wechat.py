@@ -18,7 +18,6 @@ import base64
 import binascii
 import hmac
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,15 +29,15 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.messages import BaseMessage
 from wechatpy.utils import WeChatSigner
 
-from assistant import attachments, menus, outbox
-from assistant.engine import Reply
-from assistant.gateway import Gateway
-from assistant.handoff import Handoff
-from assistant.sessions import conversation_id
-from channels import nearest_branch, wechat_menu
-from channels.base import Channel
+from channels import menus, nearest_branch, wechat_menu
+from channels.base import Channel, Gateway
 from channels.wechat_api import NOT_FOLLOWING, OUT_OF_WINDOW, WeChatApi, WeChatApiError
 from channels.wechat_render import Outgoing, menu_choice, payload_checksum, render, wants_handoff
+from common import attachments, outbox
+from common.env import env
+from common.handoff import Handoff
+from common.reply import Reply
+from common.sessions import conversation_id
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +60,25 @@ UNSUPPORTED = "暂不支持这类消息。请发送文字、语音、图片或�
 FAILED = "抱歉，系统出现异常，请稍后再试。您也可以拨打12345政务服务便民热线咨询。"
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
 
 @dataclass(frozen=True)
 class WeChatSettings:
     # The account's server configuration (服务器配置): Token and EncodingAESKey; AppID and
     # AppSecret for the API. The defaults are for development only.
-    token: str = field(default_factory=lambda: _env("WECHAT_TOKEN", "dev-wechat-token-change-me"))
-    appid: str = field(default_factory=lambda: _env("WECHAT_APPID", "wx0000000000000dev"))
-    appsecret: str = field(default_factory=lambda: _env("WECHAT_APPSECRET", "dev-wechat-secret-change-me"))
+    token: str = field(default_factory=lambda: env("WECHAT_TOKEN", "dev-wechat-token-change-me"))
+    appid: str = field(default_factory=lambda: env("WECHAT_APPID", "wx0000000000000dev"))
+    appsecret: str = field(default_factory=lambda: env("WECHAT_APPSECRET", "dev-wechat-secret-change-me"))
     # Empty: plain mode only; set: compatible and safe mode as well.
-    aes_key: str = field(default_factory=lambda: _env("WECHAT_AES_KEY", "ZGV2LXdlY2hhdC1hZXMta2V5LWNoYW5nZS1tZS0xMjM"))
-    api_base: str = field(default_factory=lambda: _env("WECHAT_API_BASE", "https://api.weixin.qq.com"))
+    aes_key: str = field(default_factory=lambda: env("WECHAT_AES_KEY", "ZGV2LXdlY2hhdC1hZXMta2V5LWNoYW5nZS1tZS0xMjM"))
+    api_base: str = field(default_factory=lambda: env("WECHAT_API_BASE", "https://api.weixin.qq.com"))
     # Seconds a turn may take to be answered in the HTTP reply; WeChat gives up after 5.
-    passive_budget_s: float = field(default_factory=lambda: float(_env("WECHAT_PASSIVE_BUDGET_S", "4")))
+    passive_budget_s: float = field(default_factory=lambda: float(env("WECHAT_PASSIVE_BUDGET_S", "4")))
     # 1: the account uses WeChat's own staff system, so a request for a person is transferred there.
-    kf_transfer: bool = field(default_factory=lambda: _env("WECHAT_KF_TRANSFER", "0") == "1")
+    kf_transfer: bool = field(default_factory=lambda: env("WECHAT_KF_TRANSFER", "0") == "1")
     # Customer-service messages sent to one user per day at most (beyond: the outbox).
-    daily_messages_per_user: int = field(default_factory=lambda: int(_env("WECHAT_DAILY_MESSAGES_PER_USER", "20")))
+    daily_messages_per_user: int = field(default_factory=lambda: int(env("WECHAT_DAILY_MESSAGES_PER_USER", "20")))
     # Requests whose timestamp is further off are refused, so a captured request cannot be replayed later.
-    max_clock_skew_s: int = field(default_factory=lambda: int(_env("WECHAT_MAX_CLOCK_SKEW_S", "600")))
+    max_clock_skew_s: int = field(default_factory=lambda: int(env("WECHAT_MAX_CLOCK_SKEW_S", "600")))
 
 
 class BadEnvelope(Exception):

@@ -2,7 +2,7 @@
 
 A reply's buttons become a numbered menu of WeChat's in-text menu links
 (weixin://bizmsgmenu): tapping one sends its title back with the link's msgmenuid, and typing
-the number works too (the gateway resolves bare digits, see assistant/menus.py). Text messages
+the number works too (the gateway resolves bare digits, see channels/menus.py). Text messages
 are limited to 2048 bytes, so long replies are split at line or sentence ends and short
 consecutive ones are joined: a passive reply carries a single message. A reply with an image
 becomes a news card (图文消息)."""
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from wechatpy.messages import BaseMessage
 from wechatpy.replies import ArticlesReply, TextReply, TransferCustomerServiceReply
 
-from assistant.engine import Reply
+from common.reply import Reply
 
 TEXT_LIMIT_BYTES = 2048
 TITLE_CHARS, DESCRIPTION_CHARS = 32, 120
@@ -167,7 +167,7 @@ def wants_handoff(replies: list[Reply]) -> bool:
 
 def render(replies: list[Reply], transfer: bool = False) -> list[Outgoing]:
     """The WeChat messages for a turn's replies, in order. Options are numbered across all the
-    replies, as assistant/menus.py numbers them. `transfer`: hand the user to WeChat's own
+    replies, as channels/menus.py numbers them. `transfer`: hand the user to WeChat's own
     staff system (客服系统) when a reply asks for a person; only a passive reply can."""
     blocks: list[Outgoing] = []
     number = 0

@@ -10,7 +10,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from typing import Callable
 import yaml
 from aiohttp import web
 
-from assistant.identity import valid_id_number
+from common.identity import valid_id_number
 from hall import appointments, filings, metrics
 from hall.db import Database, DatabaseUnavailable
 from hall.errors import HallError, bad_request, not_found
@@ -291,16 +290,14 @@ def create_app(db: Path | str | Database, api_key: str, clock: Callable[[], date
 
 
 def main() -> None:
-    from assistant.config import settings
-    from assistant.logs import setup_logging
-    from hall.config import database_target
+    from common.logs import setup_logging
+    from hall.config import HallSettings, database_target
 
     setup_logging("hall")
-    cfg = settings()
-    port = int(os.environ.get("HALL_PORT", cfg.hall_url.rsplit(":", 1)[-1]))
-    app = create_app(database_target(), cfg.hall_api_key)
+    cfg = HallSettings()
+    app = create_app(database_target(), cfg.api_key)
     log.info("hall data in %s", app[STORE].db.describe())
-    web.run_app(app, host="127.0.0.1", port=port, print=None)
+    web.run_app(app, host=cfg.host, port=cfg.port, print=None)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from assistant.identity import mask_name, mask_phone
+from common.identity import mask_name, mask_phone
 from hall import schedule, validation as v
-from hall.departments import UNKNOWN, from_item_code
 from hall.db import Tx
+from hall.departments import UNKNOWN, from_item_code
 from hall.errors import bad_request, conflict, found_or_404
 from hall.services import service
 from hall.store import KIND_APPOINTMENT, Store, next_number

@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
+from common.clock import TZ
 from hall import schedule
 from hall.db import Database
 
@@ -33,7 +34,7 @@ def parse_since(text: str) -> str:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"--since must be an ISO date or date-time, not {text!r}")
-    when = when.replace(tzinfo=schedule.TZ) if when.tzinfo is None else when.astimezone(schedule.TZ)
+    when = when.replace(tzinfo=TZ) if when.tzinfo is None else when.astimezone(TZ)
     return when.replace(microsecond=0).isoformat()
 
 

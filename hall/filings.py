@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from assistant.identity import mask_name, mask_phone, mask_text
+from common.identity import mask_name, mask_phone, mask_text
 from hall import schedule, validation as v
-from hall.departments import department_no, from_item_code
 from hall.db import Tx
+from hall.departments import department_no, from_item_code
 from hall.errors import bad_request, conflict, found_or_404
 from hall.store import KIND_COMPLAINT, KIND_CONSULTATION, KIND_OPINION, Store, next_number
 

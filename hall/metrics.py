@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
-from assistant.metrics_http import MetricsSettings, exposition
+from common.metrics_http import MetricsSettings, exposition
 
 REQUESTS = Counter("hall_api_requests", "Requests to the hall, by route and status", ["method", "route", "status"])
 SECONDS = Histogram("hall_api_request_seconds", "Time the hall took for one request", ["method", "route"],

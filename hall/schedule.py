@@ -4,9 +4,8 @@ runs on Shenzhen time whatever the machine's time zone."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from common import clock
 
 SESSIONS = ((time(9, 0), time(12, 0)), (time(14, 0), time(18, 0)))
 SLOT_MINUTES = 30
@@ -57,7 +56,7 @@ def next_bookable_day(after: date, now: datetime) -> date:
 
 def now() -> datetime:
     """The current time in Shenzhen (aware, +08:00)."""
-    return datetime.now(TZ).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 def add_working_days(start: date, days: int) -> date:

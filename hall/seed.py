@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from assistant.identity import id_check_char
+from common.identity import id_check_char
 from hall.store import Store
 
 

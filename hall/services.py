@@ -2,7 +2,7 @@
 (knowledge/catalog/items/*.yaml, read once). A city's own hall has its own list."""
 from __future__ import annotations
 
-import os
+from common.env import env
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +27,7 @@ def _load(folder: str) -> dict[str, dict]:
 
 def services() -> dict[str, dict]:
     """code -> {code, name, department}; empty when there is no catalog (any code is taken)."""
-    return _load(os.environ.get("HALL_CATALOG_DIR", str(CATALOG_DIR)))
+    return _load(env("HALL_CATALOG_DIR", str(CATALOG_DIR)))
 
 
 def service(code: str) -> dict | None:

@@ -7,7 +7,7 @@ import re
 from datetime import date, time
 from urllib.parse import urlsplit
 
-from assistant.identity import valid_id_number, valid_phone
+from common.identity import valid_id_number, valid_phone
 from hall.errors import bad_request
 
 LANDLINE_RE = re.compile(r"0\d{2,3}-?\d{7,8}")

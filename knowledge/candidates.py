@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.text import normalize
 from knowledge.base import UNSURE
-from knowledge.text import normalize
 
 # Two questions at least this similar (e5 cosine, query to query) can share a candidate.
 # Measured by `python -m knowledge.candidates` (see README "Knowledge upkeep"): grouping the

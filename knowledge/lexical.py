@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jieba
 
-from knowledge.text import normalize
+from common.text import normalize
 
 USER_DICT_DIR = Path(__file__).resolve().parent.parent / "nlu" / "dict"
 _CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")

@@ -6,7 +6,7 @@ version of its entry. Every published version is kept with its author, reviewer 
 and an entry can be rolled back to any earlier version or to the YAML base (version 0); a
 rollback is itself a new version, so the history only grows.
 
-Who may call what (roles) is checked by the gateway (assistant/admin_knowledge.py); this
+Who may call what (roles) is checked by the gateway (staff/admin_knowledge.py); this
 store enforces what holds whoever calls: states, "never the author", one open change per
 entry (an administrator may withdraw anyone's draft or submitted change; an approved one can only
 be published). Transitions are optimistic Redis transactions (WATCH), so two reviewers clicking at
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from knowledge import overlay, sensitive
+from common import sensitive
+from knowledge import overlay
 from knowledge.catalog import Catalog, Item
 from knowledge.faq import FaqEntry
 from knowledge.overlay import OverlayError, field_key

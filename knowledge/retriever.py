@@ -12,10 +12,10 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from common.text import normalize
 from knowledge.catalog import Catalog
 from knowledge.faq import FaqEntry
 from knowledge.lexical import BM25
-from knowledge.text import normalize
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class Targets:
 
     @classmethod
     def from_env(cls) -> "Targets":
-        from assistant.config import settings
+        from common.config import settings
         from hall.config import database_target
         cfg = settings()
         return cls(database_target(), cfg.redis_host, cfg.redis_port)
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = Targets.from_env()
     try:
         if args.cmd == "create":
-            from assistant.config import settings
+            from common.config import settings
             folder = Path(args.dir) if args.dir else settings().var_dir / "backups" / time.strftime("%Y%m%d-%H%M%S")
             manifest = create(folder, targets)
             print(f"backup written to {folder}: hall ({manifest['hall']['kind']}), "

@@ -5,5 +5,5 @@
 source "$(dirname "$0")/lib.sh"
 APP_VENV=$(ensure_venv app 3.11 "$ROOT/requirements/app.txt")
 cd "$ROOT"
-exec "$APP_VENV/bin/python" -m assistant.analytics_report --period "${PERIOD:-week}" --out "${OUT:-$VAR/reports}" \
+exec "$APP_VENV/bin/python" -m staff.analytics_report --period "${PERIOD:-week}" --out "${OUT:-$VAR/reports}" \
   ${DATE:+--date "$DATE"}

@@ -51,7 +51,7 @@ def stack_env(p: dict[str, int], var: Path, e5_model: str) -> dict[str, str]:
     env.update({
         "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
         "ASSISTANT_PORT": str(p["gateway"]), "RASA_URL": f"http://127.0.0.1:{p['rasa']}",
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{p['actions']}", "HALL_URL": f"http://127.0.0.1:{p['hall']}",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{p['actions']}", "HALL_URL": f"http://127.0.0.1:{p['hall']}", "HALL_PORT": str(p["hall"]),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{p['actions']}/webhook",
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(p["redis"]), "REDIS_GATEWAY_DB": "0",
         "REDIS_TRACKER_DB": "1", "REDIS_LOCK_DB": "2", "TRACKER_TTL_SECONDS": env.get("TRACKER_TTL_SECONDS", str(180 * 86400)),

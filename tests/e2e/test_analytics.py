@@ -72,7 +72,7 @@ def weekly_report(stack, out: Path) -> tuple[dict, Path, str]:
     """The CLI's weekly report of the stack's Redis: (report, its folder, the CLI's stderr)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), REDIS_HOST="127.0.0.1", REDIS_PORT=str(stack.redis_port),
                REDIS_GATEWAY_DB="0", REDIS_TRACKER_DB="1")
-    done = subprocess.run([sys.executable, "-m", "assistant.analytics_report", "--period", "week", "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "staff.analytics_report", "--period", "week", "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     folder = next(out.iterdir())

@@ -16,12 +16,12 @@ import pytest
 import redis
 import yaml
 
-from assistant.engine import Reply
-from assistant.notifications import STREAM, entry
-from assistant.sessions import conversation_id
 from channels import sms_render
 from channels.sms import UNREADABLE
 from channels.sms_templates import TEMPLATES_FILE
+from common.notifications import STREAM, entry
+from common.reply import Reply
+from common.sessions import conversation_id
 
 pytestmark = pytest.mark.e2e
 SERVICE_NUMBER = "1069012345"

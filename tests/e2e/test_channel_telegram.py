@@ -16,10 +16,11 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from assistant.delivery import Delivery
-from assistant.engine import RasaEngine, Reply
+from assistant.engine import RasaEngine
 from assistant.gateway import Gateway
-from assistant.sessions import Sessions, conversation_id
+from common.delivery import Delivery
+from common.reply import Reply
+from common.sessions import Sessions, conversation_id
 from channels.telegram import (BUTTON_EXPIRED, GROUP_ONLY_PRIVATE, NOT_TEXT, UNKNOWN_COMMAND, TelegramChannel,
                                TelegramSettings)
 from tests.conftest import ROOT

@@ -22,10 +22,10 @@ import redis
 from pypinyin import Style, lazy_pinyin
 from twilio.request_validator import RequestValidator
 
-from assistant.sessions import conversation_id
 from channels.voice_call import VoiceSettings
 from channels.voice_jambonz import JambonzSettings
 from channels.voice_twilio import TwilioSettings
+from common.sessions import conversation_id
 
 pytestmark = pytest.mark.e2e
 TWILIO = "/webhooks/voice/twilio"

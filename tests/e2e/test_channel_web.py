@@ -16,12 +16,13 @@ import pytest
 import redis.asyncio as aioredis
 from PIL import Image
 
-from assistant import notifications, outbox
-from assistant.delivery import Delivery
-from assistant.engine import RasaEngine, Reply
+from assistant.engine import RasaEngine
 from assistant.gateway import Gateway
-from assistant.sessions import Sessions, conversation_id
 from channels.web import WebChannel, WebSettings
+from common import notifications, outbox
+from common.delivery import Delivery
+from common.reply import Reply
+from common.sessions import Sessions, conversation_id
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e

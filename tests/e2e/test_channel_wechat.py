@@ -28,17 +28,17 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from assistant import notifications, outbox
-from assistant.engine import Reply
-from assistant.sessions import conversation_id
 from channels import wechat_menu
 from channels.wechat import IMAGE_BAD, LOCATION_BAD, MENU_UNKNOWN, UNSUPPORTED, VOICE_UNCLEAR
 from channels.wechat_api import WeChatApi
+from common import notifications, outbox
+from common.reply import Reply
+from common.sessions import conversation_id
 from channels.wechat_render import (TEXT_LIMIT_BYTES, menu_choice, menu_id, payload_checksum, render,
                                     split_text)
 from tests.conftest import ROOT, need_env
 from tests.fakes import wechat_api
-from tests.fakes.wechat_api import ACCOUNT_ID, AES_KEY, APPID, SECRET, TOKEN, FakeWeChatApi
+from tests.fakes.wechat_api import ACCOUNT_ID, AES_KEY, APPID, FakeWeChatApi, SECRET, TOKEN
 
 pytestmark = pytest.mark.e2e
 LATE_GATEWAY_OFFSET = 11        # the zero-budget gateway's port: test port base + 11

@@ -21,7 +21,7 @@ import uuid
 import pytest
 import redis
 
-from assistant.sessions import conversation_id
+from common.sessions import conversation_id
 from tests.conftest import CHROMIUM, ROOT, extra_gateway, reply_text
 
 pytestmark = pytest.mark.e2e
@@ -282,7 +282,7 @@ def test_staff_sign_in_is_guarded(stack, desk):
     # Five wrong passwords lock the name from this address, even for the right password.
     name = f"probe{uuid.uuid4().hex[:6]}"
     env = dict(os.environ, PYTHONPATH=str(ROOT), REDIS_PORT=str(stack.redis_port), STAFF_PASSWORD="probe-right-pass")
-    subprocess.run([sys.executable, "-m", "assistant.staff_accounts", "add", name, "--role", "handler",
+    subprocess.run([sys.executable, "-m", "staff.accounts", "add", name, "--role", "handler",
                     "--name", "测试窗口", "--department", GENERAL], env=env, cwd=ROOT, check=True, capture_output=True)
     probe = StaffClient(stack.url)
     for _ in range(5):

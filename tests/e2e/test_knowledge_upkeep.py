@@ -16,7 +16,7 @@ import uuid
 import pytest
 import redis
 
-from assistant.reply_filter import SAFE_APOLOGY
+from common.reply_filter import SAFE_APOLOGY
 from tests.conftest import reply_text
 
 pytestmark = pytest.mark.e2e

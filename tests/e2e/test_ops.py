@@ -16,7 +16,7 @@ import uuid
 import pytest
 import redis
 
-from assistant.sessions import conversation_id
+from common.sessions import conversation_id
 from tests.conftest import reply_text
 
 pytestmark = pytest.mark.e2e
@@ -108,8 +108,8 @@ def test_access_turns_and_the_filing_are_audited_for_administrators_only(stack, 
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert status == 200 and rows[0][:3] == ["编号", "时间", "操作人"]
     assert {r[4] for r in rows[1:]} == {"turn", "filing"} and len(rows) == 1 + 7 + 1
-    page = urllib.request.urlopen(stack.url + "/static/admin/audit.html", timeout=10).read().decode()
-    script = urllib.request.urlopen(stack.url + "/static/admin/audit.js", timeout=10).read().decode()
+    page = urllib.request.urlopen(stack.url + "/staff/static/admin/audit.html", timeout=10).read().decode()
+    script = urllib.request.urlopen(stack.url + "/staff/static/admin/audit.js", timeout=10).read().decode()
     assert "审计日志" in page and 'const API = "/staff/api"' in script and 'call("/login"' in script
 
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 import redis
 
-from assistant.sessions import conversation_id
+from common.sessions import conversation_id
 from knowledge.catalog import load_catalog
 from scenes import runner
 from scenes.scene import load_all

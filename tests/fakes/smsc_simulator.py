@@ -30,7 +30,7 @@ from aiohttp import web
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)   # run as a script: the project's JSON logs, with numbers masked
 
-from assistant.logs import setup_logging  # noqa: E402
+from common.logs import setup_logging  # noqa: E402
 from channels.phone import mask  # noqa: E402
 
 log = logging.getLogger("smsc")

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hall import schedule
+from common.clock import TZ
 from hall.seed import SAMPLES
 
 KEY = "test-key"
 H = {"X-Hall-Key": KEY}
 # A Friday morning in Shenzhen: due dates and the booking window are known in advance.
-FRIDAY = datetime(2026, 11, 27, 10, 0, tzinfo=schedule.TZ)
+FRIDAY = datetime(2026, 11, 27, 10, 0, tzinfo=TZ)
 
 # Valid bodies of the hall's creating POSTs (the tests change one field at a time).
 CONSULTATION = {

@@ -7,7 +7,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from hall.app import create_app
-from tests.hall.common import KEY, Clock
+from tests.hall.common import Clock, KEY
 from tests.hall.pg import Cluster, PostgresUnavailable
 
 

@@ -1,7 +1,7 @@
 """Analytics on a real redis-server: report periods in Shenzhen time, the report's numbers from
 records laid out exactly as the stack keeps them (Rasa's tracker JSON, transcripts, gateway
 sessions, the handoff history, ratings and unanswered streams), hot questions and service
-ranking, the handoff history written by assistant/handoff.py, CSV tables and PNG charts."""
+ranking, the handoff history written by common/handoff.py, CSV tables and PNG charts."""
 from __future__ import annotations
 
 import csv
@@ -15,10 +15,12 @@ import pytest
 import redis.asyncio as aioredis
 from PIL import Image
 
-from assistant import analytics, analytics_charts, analytics_csv, popularity, unanswered
-from assistant.analytics_sources import TRACKER_PREFIX, split_sessions
-from assistant.handoff import HISTORY, Handoff
-from assistant.report_periods import TZ, Period, midnight, today
+from common import popularity, unanswered
+from common.clock import today
+from common.handoff import HISTORY, Handoff
+from common.report_periods import Period, TZ, midnight
+from staff import analytics, analytics_charts, analytics_csv
+from staff.analytics_sources import TRACKER_PREFIX, split_sessions
 
 pytest_plugins = ["tests.redis_server"]
 GUIDE = "440300-001-QR-0001"          # 深圳市居住证申领（含签注）

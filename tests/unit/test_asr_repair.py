@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from channels.asr_repair import AsrRepairer, split_syllable, syllable_similarity
+from common.text import normalize
 from knowledge.catalog import load_catalog
-from knowledge.text import normalize
 from tests.conftest import DATA, ROOT
 
 HELD_OUT = [DATA / "service_questions.yml", DATA / "hall_questions.yml", DATA / "fallback_questions.yml",

@@ -14,14 +14,15 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from assistant import audit
 from assistant.access_audit import access_audit
-from assistant.admin_audit import AdminAudit, parse_time
 from assistant.audit_retention import AuditSettings
-from assistant.delivery import Delivery
-from assistant.hall_client import HallClient
-from assistant.staff_accounts import Accounts
-from assistant.staff_api import StaffApi
+from common import audit
+from common.config import Settings
+from common.delivery import Delivery
+from common.hall_client import HallClient
+from staff.accounts import Accounts
+from staff.admin_audit import parse_time
+from staff.app import PREFIX as STAFF_PREFIX, create_staff_app
 
 pytest_plugins = ["tests.redis_server"]
 RAW_ID, RAW_PHONE = "440304199003072815", "13800138000"
@@ -115,10 +116,8 @@ def test_admin_times_are_china_time_and_a_bare_until_date_covers_the_day():
 async def client(redis):
     await Accounts(redis).ensure_dev_accounts()
     hall = HallClient("http://127.0.0.1:9", "unused", 1)      # the audit routes never call the hall
-    staff = StaffApi(redis, Delivery(redis, {}), hall, "http://127.0.0.1:9")
     app = web.Application(middlewares=[access_audit(redis)])
-    app.router.add_routes(staff.routes())
-    app.router.add_routes(AdminAudit(staff).routes())
+    app.add_subapp(STAFF_PREFIX, create_staff_app(redis, Delivery(redis, {}), hall, Settings())[0])
 
     async def healthz(request):
         return web.json_response({"status": "ok"})
@@ -204,16 +203,17 @@ async def test_csv_cells_that_look_like_formulas_are_quoted(client, redis):
 
 
 async def test_a_queued_filing_that_lands_is_audited_with_its_number(redis, tmp_path):
-    from assistant import filing_queue
+    from assistant.filing_worker import FilingWorker
+    from common import filings
     from hall.app import create_app
     from tests.hall.common import COMPLAINT, KEY
 
     async with TestServer(create_app(tmp_path / "hall.db", KEY)) as server:
         hall = HallClient(str(server.make_url("")).rstrip("/"), KEY, 10)
         try:
-            await filing_queue.enqueue(redis, "complaint", {**COMPLAINT, "channel": "rest"}, "idem-1", "rest-queued")
-            [(entry_id, fields)] = await redis.xrange(filing_queue.STREAM)
-            await filing_queue.FilingWorker(redis, hall, Delivery(redis, {}))._file(
+            await filings.enqueue(redis, "complaint", {**COMPLAINT, "channel": "rest"}, "idem-1", "rest-queued")
+            [(entry_id, fields)] = await redis.xrange(filings.STREAM)
+            await FilingWorker(redis, hall, Delivery(redis, {}))._file(
                 entry_id, {k.decode(): v.decode() for k, v in fields.items()})
         finally:
             await hall.close()

@@ -15,8 +15,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from assistant import audit, reminders, transcript
-from assistant.sessions import Sessions, conversation_id
+from common import audit, reminders, transcript
+from common.sessions import Sessions, conversation_id
 from hall.app import open_store
 from hall.db import Database
 from hall.filings import file_complaint

@@ -9,9 +9,12 @@ import json
 import pytest
 import redis.asyncio as aioredis
 
-from assistant import menus, notifications, outbox, rate_limit, reminders
-from assistant.delivery import Delivery
-from assistant.engine import Reply
+from assistant import rate_limit
+from assistant.notification_worker import NotificationWorker
+from channels import menus
+from common import notifications, outbox, reminders
+from common.delivery import Delivery
+from common.reply import Reply
 
 pytest_plugins = ["tests.redis_server"]
 
@@ -73,7 +76,7 @@ async def test_notifications_push_where_possible_and_otherwise_wait_in_the_outbo
     delivery = Delivery(redis, {"push": pushing, "fail": failing})
     await redis.hset("session:push-1", mapping={"channel": "push", "user_id": "u1"})
     await redis.hset("session:fail-1", mapping={"channel": "fail", "user_id": "u2"})
-    worker = notifications.NotificationWorker(redis, delivery)
+    worker = NotificationWorker(redis, delivery)
     await worker.deliver(notifications.entry("push-1", "您的预约已确认"))
     await worker.deliver(notifications.entry("fail-1", "您的预约已确认"))
     assert pushing.sent == [("u1", ["您的预约已确认"])]
@@ -84,7 +87,7 @@ async def test_notifications_push_where_possible_and_otherwise_wait_in_the_outbo
 async def test_the_worker_delivers_from_the_stream_and_acknowledges(redis):
     pushing = PushChannel(True)
     await redis.hset("session:push-1", mapping={"channel": "push", "user_id": "u1"})
-    worker = notifications.NotificationWorker(redis, Delivery(redis, {"push": pushing}))
+    worker = NotificationWorker(redis, Delivery(redis, {"push": pushing}))
     task = asyncio.create_task(worker.run())
     try:
         await notifications.enqueue(redis, "push-1", "提醒：明天办理")
@@ -105,7 +108,7 @@ async def test_sms_without_an_sms_channel_is_reported_not_sent(redis):
 async def test_a_malformed_notification_is_dropped_without_ending_the_worker(redis):
     pushing = PushChannel(True)
     await redis.hset("session:push-2", mapping={"channel": "push", "user_id": "u2"})
-    worker = notifications.NotificationWorker(redis, Delivery(redis, {"push": pushing}))
+    worker = NotificationWorker(redis, Delivery(redis, {"push": pushing}))
     task = asyncio.create_task(worker.run())
     try:
         await redis.xadd(notifications.STREAM, {"text": "没有会话", "buttons": "not json"})

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.config import settings
+from common.config import settings
 from knowledge.base import KnowledgeBase
-from knowledge.candidates import SAME_QUESTION, Question, QueryVectors, candidates, group
+from knowledge.candidates import QueryVectors, Question, SAME_QUESTION, candidates, group
 from tests.conftest import need_env
 
 

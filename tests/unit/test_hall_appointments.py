@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from common.clock import TZ
 from hall import schedule
 from tests.hall.common import BOOKING, H, MONDAY, PASSPORT, TUESDAY, get, post
 
@@ -128,7 +129,7 @@ async def test_past_appointments_cannot_be_changed(hall, clock):
     from datetime import datetime
 
     appt = (await post(hall, "/api/v1/appointments", BOOKING))[1]
-    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=schedule.TZ))
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     resp = await hall.delete(f"/api/v1/appointments/{appt['number']}", headers=H)
     assert resp.status == 409 and (await resp.json())["error"] == "past"
 

@@ -10,7 +10,7 @@ from lxml import etree
 
 from hall import export, filings, schedule
 from hall.app import open_store
-from tests.hall.common import COMPLAINT, CONSULTATION, FRIDAY, Clock
+from tests.hall.common import COMPLAINT, CONSULTATION, Clock, FRIDAY
 
 pytest_plugins = ["tests.hall.plugin"]
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from common.clock import TZ
 from hall import schedule
 from hall.seed import SAMPLES, TOPICS, _id
 from tests.hall.common import COMPLAINT, CONSULTATION, FRIDAY, H, get, post
@@ -75,7 +76,7 @@ async def test_complaint_states_its_time_limit_and_result_is_queryable(hall):
 async def test_complaint_becomes_overdue_after_its_due_date(hall, clock):
     status, body, _ = await post(hall, "/api/v1/complaints", {**COMPLAINT, "department": "未指明（由大厅核实）"})
     assert body["number"].startswith("TS000") and not body["overdue"]
-    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=schedule.TZ))       # the Monday after the due Friday
+    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=TZ))       # the Monday after the due Friday
     assert (await get(hall, f"/api/v1/complaints/{body['number']}"))[1]["overdue"] is True
 
 
@@ -89,7 +90,7 @@ def test_working_days_skip_weekends_and_holidays(filed, due):
 
 
 async def test_complaint_filed_on_a_saturday_is_due_the_next_friday(hall, clock):
-    clock.set(datetime(2026, 11, 28, 15, 30, tzinfo=schedule.TZ))
+    clock.set(datetime(2026, 11, 28, 15, 30, tzinfo=TZ))
     status, body, _ = await post(hall, "/api/v1/complaints", COMPLAINT)
     assert status == 201 and body["due_date"] == "2026-12-04" and body["number"][5:13] == "20261128"
 

@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 import redis.asyncio as aioredis
 
-from assistant.handoff import Handoff
-from assistant.office_hours import BEIJING, is_open
-from assistant.staff_accounts import AccountError, Accounts, check_password, hash_password
+from common.handoff import Handoff
+from common.office_hours import BEIJING, is_open
+from staff.accounts import AccountError, Accounts, check_password, hash_password
 
 pytest_plugins = ["tests.redis_server"]
 
@@ -99,7 +99,7 @@ async def test_a_cancel_that_loses_to_a_claim_leaves_the_claim_intact(redis):
 
 
 async def test_an_unknown_name_costs_one_password_check_like_a_known_one(redis, monkeypatch):
-    from assistant import staff_accounts
+    from staff import accounts as staff_accounts
     accounts = Accounts(redis)
     await accounts.add("window8", "a-long-password", "handler", "八号窗口", ["深圳市公安局"])
     await accounts.verify("nobody", "a-long-password")        # the dummy hash is made once

@@ -1,4 +1,4 @@
-from assistant.identity import (CASE_RE, id_check_char, mask_id, mask_phone, mask_text, valid_id_number,
+from common.identity import (CASE_RE, id_check_char, mask_id, mask_phone, mask_text, valid_id_number,
                                 valid_phone)
 
 

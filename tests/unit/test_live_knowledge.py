@@ -9,7 +9,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from assistant.config import settings
+from common.config import settings
 from knowledge.base import SURE, UNSURE
 from knowledge.encoder import Encoder
 from knowledge.live import LiveKnowledge

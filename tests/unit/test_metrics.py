@@ -15,11 +15,11 @@ from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 
 from actions import metrics as action_metrics
-from assistant import filing_queue, notifications, outbox, reminders, turn_intent
-from assistant.engine import Reply
-from assistant.handoff import Handoff
 from assistant.metrics import GatewayMetrics
-from assistant.metrics_http import MetricsSettings
+from common import filings, notifications, outbox, reminders, turn_intent
+from common.handoff import Handoff
+from common.metrics_http import MetricsSettings
+from common.reply import Reply
 
 pytest_plugins = ["tests.redis_server"]
 
@@ -56,7 +56,7 @@ async def test_gateway_gauges_show_the_shared_backlogs(redis):
     await handoff.request("rest-c", "综合窗口", "rest")
     await outbox.push(redis, "rest-a", Reply("您的投诉已受理"))
     await notifications.enqueue(redis, "rest-b", "提醒：明天去领证")
-    await filing_queue.enqueue(redis, "complaint", {"content": "x"}, "key-1", "rest-c")
+    await filings.enqueue(redis, "complaint", {"content": "x"}, "key-1", "rest-c")
     await reminders.schedule(redis, time.time() + 86400, "rest-c", "记得带身份证")
     status, text = await scrape(redis)
     assert status == 200

@@ -6,7 +6,7 @@ import redis.asyncio as aioredis
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import public_content
-from assistant import safety_review
+from common import safety_review
 
 pytest_plugins = ["tests.redis_server"]
 CONV = "rest-0123456789abcdef0123456789abcdef"

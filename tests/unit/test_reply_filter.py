@@ -6,9 +6,9 @@ import logging
 import pytest
 import redis.asyncio as aioredis
 
-from assistant import safety_review, transcript
-from assistant.engine import Reply
-from assistant.reply_filter import SAFE_APOLOGY, ReplyFilter
+from common import safety_review, transcript
+from common.reply import Reply
+from common.reply_filter import ReplyFilter, SAFE_APOLOGY
 
 pytest_plugins = ["tests.redis_server"]
 CONV = "rest-0123456789abcdef0123456789abcdef"
@@ -26,7 +26,7 @@ async def test_a_reply_with_a_sensitive_word_is_replaced_logged_and_queued(clien
     ok = Reply("居住证签注可以在“深圳公安”微信公众号办理。", [{"title": "办理流程", "payload": "/x"}])
     bad = Reply("答复：加微信领红包，联系13800138000", [{"title": "了解更多", "payload": "/y"}])
     in_button = Reply("请选择：", [{"title": "刷单返利入口", "payload": "/z"}])
-    with caplog.at_level(logging.WARNING, logger="assistant.reply_filter"):
+    with caplog.at_level(logging.WARNING, logger="common.reply_filter"):
         out = await ReplyFilter(client).screen(CONV, "rest", [ok, bad, in_button])
     assert out[0] is ok and [r.text for r in out[1:]] == [SAFE_APOLOGY, SAFE_APOLOGY]
     assert not out[1].buttons

@@ -4,8 +4,8 @@ newer entries were decided after it."""
 import pytest
 import redis.asyncio as aioredis
 
-from assistant import safety_review
-from knowledge.sensitive import default
+from common import safety_review
+from common.sensitive import default
 
 pytest_plugins = ["tests.redis_server"]
 CONV = "rest-0123456789abcdef0123456789abcdef"

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from actions import render
+from common.sensitive import SensitiveWords, default, normalise, summary
 from knowledge.catalog import load_catalog
 from knowledge.faq import load_faq
-from knowledge.sensitive import SensitiveWords, default, normalise, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant import menus
-from assistant.config import Settings
-from assistant.engine import Reply
-from channels import sms_render
+from channels import menus, sms_render
 from channels.kannel_config import render as kannel_conf
 from channels.phone import BadPhoneNumber, mask, normalize_phone
 from channels.sms import decode_text
 from channels.sms_settings import SmsSettings
 from channels.sms_templates import SmsTemplates, TemplateError
+from common.config import Settings
+from common.reply import Reply
 
 
 @pytest.mark.parametrize("raw", ["13812345678", "8613812345678", "+8613812345678", "008613812345678",

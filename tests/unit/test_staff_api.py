@@ -9,12 +9,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from assistant.delivery import Delivery
-from assistant.hall_client import HallClient
-from assistant.handoff import Handoff
-from assistant.staff_accounts import Accounts
-from assistant.staff_api import SESSION_ENDED, StaffApi
-from assistant.staff_auth import ABSOLUTE_S
+from common.config import Settings
+from common.delivery import Delivery
+from common.hall_client import HallClient
+from common.handoff import Handoff
+from staff.accounts import Accounts
+from staff.api import SESSION_ENDED
+from staff.app import PREFIX as STAFF_PREFIX, create_staff_app
+from staff.auth import ABSOLUTE_S
 
 pytest_plugins = ["tests.redis_server"]
 
@@ -32,7 +34,7 @@ async def server(redis):
     await Accounts(redis).ensure_dev_accounts()
     hall = HallClient("http://127.0.0.1:9", "unused", 1)
     app = web.Application()
-    app.router.add_routes(StaffApi(redis, Delivery(redis, {}), hall, "http://127.0.0.1:9").routes())
+    app.add_subapp(STAFF_PREFIX, create_staff_app(redis, Delivery(redis, {}), hall, Settings())[0])
     server = TestServer(app)
     await server.start_server()
     yield server

@@ -5,7 +5,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from assistant import unanswered
+from common import unanswered
 
 pytest_plugins = ["tests.redis_server"]
 CONV = "wechat-0123456789abcdef0123456789abcdef"

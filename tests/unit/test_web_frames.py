@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from assistant.engine import Reply
 from channels import web_frames as frames
 from channels.web import WebSettings
+from common.reply import Reply
 
 LIMIT = 8192
 
