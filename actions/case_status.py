@@ -10,6 +10,7 @@ from actions import turn
 from actions.answer_question import answer, is_service_question
 from actions.appointment import RESCHEDULE_OR_CANCEL, manage
 from actions.runtime import hall, knowledge
+from common import records
 from common.hall_client import HallUnavailable
 from common.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, mask_text, valid_id_number
 from knowledge.base import SURE
@@ -38,7 +39,7 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     try:
         if number and number[:2].upper() == "YY" and RESCHEDULE_OR_CANCEL.search(message):
             return await manage(dispatcher, tracker, number.upper(), message)   # "改约YY…" heard as a status query
-        if number and number[:2].upper() in RECORD_KINDS:
+        if number and records.kind_of(number):
             return await query_record(dispatcher, number.upper())
         if number:
             case = await hall().case(number.upper())
@@ -74,7 +75,6 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     return [SlotSet("awaiting", "case_number")]
 
 
-RECORD_KINDS = {"TS": "complaint", "ZX": "consultation", "YY": "appointment"}
 STATUS = {"accepted": "已受理", "processing": "处理中", "closed": "已办结", "pending": "待答复", "answered": "已答复",
           "booked": "已预约", "cancelled": "已取消"}
 
@@ -96,7 +96,7 @@ def describe_record(kind: str, r: dict) -> str:
 
 
 async def query_record(dispatcher: CollectingDispatcher, number: str) -> list:
-    kind = RECORD_KINDS[number[:2]]
+    kind = records.kind_of(number)
     record = await hall().record(kind, number)
     if record is None:
         dispatcher.utter_message(text=f"没有查到编号为 {number} 的记录，请核对后重新输入。")

@@ -8,6 +8,7 @@ import json
 from datetime import date, datetime
 from typing import Callable
 
+from common import records
 from hall import schedule
 from hall.db import Database, Tx
 from hall.errors import HallError, conflict
@@ -17,7 +18,8 @@ REQUIRED_STAGES = ("申办", "受理", "审批", "办结")
 OPTIONAL_STAGES = ("网上预受理", "补正告知", "补正受理", "特别程序申请", "特别程序结果", "领取登记")
 
 # Two-letter kinds of the acceptance number (README "Numbers").
-KIND_CONSULTATION, KIND_COMPLAINT, KIND_APPOINTMENT, KIND_OPINION = "ZX", "TS", "YY", "YJ"
+KIND_CONSULTATION, KIND_COMPLAINT, KIND_APPOINTMENT, KIND_OPINION = (
+    records.PREFIX[k] for k in (records.CONSULTATION, records.COMPLAINT, records.APPOINTMENT, records.OPINION))
 MAX_SEQ = 999_999
 
 

@@ -17,7 +17,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from common import audit, filings, transcript
+from common import audit, filings, records, transcript
 from common.delivery import Delivery
 from common.hall_client import HallClient, HallRejected, HallUnavailable
 from common.handoff import EVENTS, Handoff
@@ -33,7 +33,6 @@ ACTING = {"handler", "admin"}           # may claim, reply, transfer and end
 WATCHING = {"handler", "admin", "inspector"}
 MAX_REPLY_CHARS = 1000
 SESSION_ENDED = 4401                    # websocket close code: the staff session is no longer valid
-RECORD_KINDS = {"TS": "complaint", "ZX": "consultation", "YY": "appointment"}     # by number prefix
 RATING_BUTTONS = [{"title": f"{n}分{label}", "payload": '/rate_service{"rating":"%d"}' % n}
                   for n, label in ((5, "（非常满意）"), (4, "（满意）"), (3, "（一般）"), (2, "（不满意）"), (1, "（非常不满意）"))]
 
@@ -196,7 +195,7 @@ class StaffApi:
     async def _records(self, conv: str, s: StaffSession) -> list[dict]:
         out = []
         for number in await filings.numbers(self.redis, conv, last=10):
-            kind = RECORD_KINDS.get(number[:2])
+            kind = records.kind_of(number)
             try:
                 record = await self.hall.record(kind, number) if kind else None
             except (HallUnavailable, HallRejected):
