@@ -13,7 +13,7 @@ from actions import turn
 from actions.forms import _slots
 from actions.runtime import hall, knowledge, redis
 from common import filings
-from common.hall_client import HallRejected, HallUnavailable
+from common.hall_client import HallNotFound, HallRejected, HallUnavailable
 
 WEEKDAYS = "一二三四五六日"
 APPOINTMENT_RE = re.compile(r"YY\d{17}", re.IGNORECASE)
@@ -70,6 +70,8 @@ async def active_appointment(dispatcher: CollectingDispatcher, number: str) -> d
     except HallUnavailable:
         dispatcher.utter_message(text=HALL_DOWN)
         return None
+    except HallNotFound:
+        appt = None
     if appt is None or appt.get("status") == "cancelled":
         dispatcher.utter_message(text=f"没有找到有效的预约 {number}，请核对预约编号。")
         return None

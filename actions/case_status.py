@@ -11,7 +11,7 @@ from actions.answer_question import answer, is_service_question
 from actions.appointment import RESCHEDULE_OR_CANCEL, manage
 from actions.runtime import hall, knowledge
 from common import records
-from common.hall_client import HallUnavailable
+from common.hall_client import HallRejected, HallUnavailable
 from common.identity import CASE_RE, ID_RE, PHONE_RE, mask_id, mask_text, valid_id_number
 from knowledge.base import SURE
 
@@ -42,8 +42,9 @@ async def query(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         if number and records.kind_of(number):
             return await query_record(dispatcher, number.upper())
         if number:
-            case = await hall().case(number.upper())
-            if case is None:
+            try:
+                case = await hall().case(number.upper())
+            except HallRejected:         # unknown (404) or not a case number the hall accepts
                 dispatcher.utter_message(text=f"没有查到受理编号为 {number.upper()} 的办件，请核对编号（两个字母加17位数字，"
                                               "在受理回执或短信中可以找到）后重新输入。")
                 return [SlotSet("awaiting", "case_number")]
@@ -97,8 +98,9 @@ def describe_record(kind: str, r: dict) -> str:
 
 async def query_record(dispatcher: CollectingDispatcher, number: str) -> list:
     kind = records.kind_of(number)
-    record = await hall().record(kind, number)
-    if record is None:
+    try:
+        record = await hall().record(kind, number)
+    except HallRejected:            # unknown (404) or not a number the hall accepts
         dispatcher.utter_message(text=f"没有查到编号为 {number} 的记录，请核对后重新输入。")
         return [SlotSet("awaiting", "case_number")]
     dispatcher.utter_message(text=describe_record(kind, record))

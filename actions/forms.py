@@ -19,7 +19,7 @@ from actions import turn
 from actions.dates import parse_date
 from actions.parsing import find_complaint_type, find_name, find_phone, find_time, is_unknown
 from actions.runtime import hall, knowledge
-from common.hall_client import HallUnavailable
+from common.hall_client import HallRejected, HallUnavailable
 from knowledge.base import UNSURE
 
 CONTROL_INTENTS = {"deny", "go_back", "restart", "request_human"}
@@ -178,7 +178,7 @@ class ValidateAppointmentForm(FilingForm, FormValidationAction):
 async def _slots(service_code: str, day: date) -> dict | None:
     try:
         return await hall().free_slots(service_code, day)
-    except (HallUnavailable, ValueError):
+    except (HallUnavailable, HallRejected):
         return None
 
 

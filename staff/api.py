@@ -19,7 +19,7 @@ from aiohttp import web
 
 from common import audit, filings, records, transcript
 from common.delivery import Delivery
-from common.hall_client import HallClient, HallRejected, HallUnavailable
+from common.hall_client import HallClient, HallError
 from common.handoff import EVENTS, Handoff
 from common.identity import mask_phone, mask_text
 from common.reply import Reply
@@ -198,7 +198,7 @@ class StaffApi:
             kind = records.kind_of(number)
             try:
                 record = await self.hall.record(kind, number) if kind else None
-            except (HallUnavailable, HallRejected):
+            except HallError:
                 record = None
             if record and s.role == "inspector":
                 record = audit.masked(record)       # the hall masks name and phone; free text may hold more
