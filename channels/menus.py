@@ -1,6 +1,9 @@
 """Numbered menus for channels without buttons (SMS, voice DTMF): the buttons of the last
 replies are numbered 1..N, remembered per conversation, and a bare digit in the next message
-becomes the chosen button's payload. Web chat and Telegram send payloads themselves."""
+becomes the chosen button's payload. Web chat and Telegram send payloads themselves.
+
+Redis keys:
+- `menu:{conversation}` (string, JSON list of payloads, TTL_S): the options of the last replies"""
 from __future__ import annotations
 
 import json

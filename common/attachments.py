@@ -1,6 +1,9 @@
 """Files a citizen sends while talking (a WeChat photo of a document, a web upload): kept per
 conversation until the next consultation or complaint is filed, which carries them (standard
-9.3.1.1 lists attachments among a consultation's fields)."""
+9.3.1.1 lists attachments among a consultation's fields).
+
+Redis keys:
+- `attachments:{conversation}` (list of JSON, TTL_S, at most MAX_FILES): name, content_type, url"""
 from __future__ import annotations
 
 import json

@@ -2,7 +2,11 @@
 access, conversation turns, filings, and every staff and administrator action. Append-only in a
 Redis stream (entries are never edited; retention trims only the oldest, see trim), mirrored to
 the JSON log. Personal data is masked before it is stored: full values live only in the hall's
-own records."""
+own records.
+
+Redis keys:
+- `audit` (stream): one entry per action (actor, role, action, target, address, details); trimmed
+  by age only (AUDIT_RETENTION_DAYS, assistant/audit_retention.py)"""
 from __future__ import annotations
 
 import json

@@ -3,7 +3,11 @@ confirmation, a reminder that fell due): a Redis stream read by a consumer group
 gateway processes share the work and an entry taken by a process that died is claimed again.
 
 An entry carries the conversation to notify on its own channel, and optionally a phone number,
-SMS template and variables for a templated SMS (carriers require templates)."""
+SMS template and variables for a templated SMS (carriers require templates).
+
+Redis keys:
+- `notifications` (stream, consumer group `notifiers`): conversation, text, buttons, sms_phone,
+  sms_template, sms_vars"""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,9 @@
 """Messages for a citizen that arrive outside a turn (a queued filing that has now landed, its
 number): kept in Redis per conversation until delivered, so none is lost on a restart.
-Channels that can push deliver them at once; the others on the citizen's next message."""
+Channels that can push deliver them at once; the others on the citizen's next message.
+
+Redis keys:
+- `outbox:{conversation}` (list of JSON replies, TTL_S): waiting for the citizen's next turn"""
 from __future__ import annotations
 
 import json

@@ -3,7 +3,11 @@ survive restarts of every process. When one falls due it moves, atomically, into
 notification stream (common/notifications.py), which delivers it on the chosen channel.
 
 A reminder is a JSON hash entry plus its due time in a sorted set; the move is one Lua script,
-so with several gateway processes each reminder is sent exactly once."""
+so with several gateway processes each reminder is sent exactly once.
+
+Redis keys:
+- `reminders:due` (sorted set): reminder id -> due time
+- `reminders:body` (hash): reminder id -> the notification entry (JSON) it becomes"""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,12 @@
 """The content review queue (standard 8.1.2): public consultations held back and assistant
 replies stopped by the sensitive-word check, kept in the Redis stream "safety:review" for
 administrators and inspectors to approve (the content may go out: a held consultation is made
-public) or reject (it stays withheld). A decision is taken once: the first reviewer's stands."""
+public) or reject (it stays withheld). A decision is taken once: the first reviewer's stands.
+
+Redis keys:
+- `safety:review` (stream, at most MAX_ENTRIES): kind, text, words, conversation, channel, number
+- `safety:pending` (sorted set): entry ids awaiting a decision, by time
+- `safety:decision:{entry id}` (hash): decision, by, role, at, note"""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,9 @@
 """Every conversation's messages (citizen, bot, staff) in order, kept in Redis for the staff
-console: window staff taking over see what was said before, on whichever channel."""
+console: window staff taking over see what was said before, on whichever channel.
+
+Redis keys:
+- `transcript:{conversation}` (list of JSON, the last KEEP, TTL_S): who (citizen, bot, staff,
+  system), text, at, channel"""
 from __future__ import annotations
 
 import json

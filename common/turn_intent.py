@@ -1,6 +1,9 @@
 """The intent the dialogue engine heard in a turn, handed from the action server (which sees
 the tracker) to the gateway (which audits the turn) through one short-lived Redis key. Turns
-that run no custom action leave no key: their intent stays unknown."""
+that run no custom action leave no key: their intent stays unknown.
+
+Redis keys:
+- `turn:intent:{conversation}` (string, TTL_S): the intent of the turn in flight"""
 from __future__ import annotations
 
 import redis.asyncio as aioredis

@@ -2,7 +2,11 @@
 "unanswered" for the analytics and for knowledge upkeep (knowledge/candidates.py clusters them into
 candidate FAQ entries). Only the masked question is kept (ID and mobile numbers starred), with its
 time, channel and conversation, the intent it was heard as, why it went unanswered and the closest
-catalog items, if any."""
+catalog items, if any.
+
+Redis keys:
+- `unanswered` (stream, at most MAX_ENTRIES): question (masked), at, channel, conversation, intent,
+  reason, candidates"""
 from __future__ import annotations
 
 import time
