@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from common import audit
+from common.env import setting
 
 log = logging.getLogger(__name__)
 MIN_DAYS = 183                  # six months: a shorter setting is refused, not silently used
@@ -17,10 +17,10 @@ MIN_DAYS = 183                  # six months: a shorter setting is refused, not 
 
 @dataclass(frozen=True)
 class AuditSettings:
-    retention_days: float = field(default_factory=lambda: float(os.environ.get("AUDIT_RETENTION_DAYS", "200")))
+    retention_days: float = setting("AUDIT_RETENTION_DAYS", 200.0)
     # How often the trail is trimmed; every process checks this often whether it is its turn.
-    trim_every_s: float = field(default_factory=lambda: float(os.environ.get("AUDIT_TRIM_EVERY_S", str(86400))))
-    check_every_s: float = field(default_factory=lambda: float(os.environ.get("AUDIT_TRIM_CHECK_S", "3600")))
+    trim_every_s: float = setting("AUDIT_TRIM_EVERY_S", 86400.0)
+    check_every_s: float = setting("AUDIT_TRIM_CHECK_S", 3600.0)
 
     def __post_init__(self):
         if self.retention_days < MIN_DAYS:

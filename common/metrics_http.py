@@ -4,18 +4,19 @@ public). Defines no metric itself, so each process shows only its own."""
 from __future__ import annotations
 
 import hmac
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
+
+from common.env import setting
 
 disable_created_metrics()       # the *_created series only double the output
 
 
 @dataclass(frozen=True)
 class MetricsSettings:
-    token: str = field(default_factory=lambda: os.environ.get("METRICS_TOKEN", ""))
+    token: str = setting("METRICS_TOKEN", "")
 
     def allows(self, request: web.Request) -> bool:
         given = request.headers.get("Authorization", "").encode()
